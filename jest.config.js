@@ -1,0 +1,10 @@
+/** One jest run covers unit specs (next to the code) and e2e specs (test/e2e) against real services. */
+module.exports = {
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  rootDir: '.',
+  testRegex: '(src/.*\\.spec\\.ts|test/.*\\.e2e-spec\\.ts)$',
+  transform: { '^.+\\.ts$': 'ts-jest' },
+  testEnvironment: 'node',
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  testTimeout: 60000,
+};

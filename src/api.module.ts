@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeysController } from './auth/api-keys.controller';
+import { AuthModule } from './auth/auth.module';
+import { CompaniesController } from './companies/companies.controller';
+import { CompaniesModule } from './companies/companies.module';
+import { JobsController } from './jobs/jobs.controller';
+import { JobsModule } from './jobs/jobs.module';
+import { RoutingModule } from './routing/routing.module';
+import { RoutingsController } from './routing/routings.controller';
+
+/** The REST surface: registered only when the process runs the API (`api` or `all`). */
+@Module({
+  imports: [AuthModule, CompaniesModule, JobsModule, RoutingModule],
+  controllers: [ApiKeysController, CompaniesController, JobsController, RoutingsController],
+  providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
+})
+export class ApiModule {}

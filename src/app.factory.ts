@@ -1,0 +1,53 @@
+import { INestApplication, RequestMethod } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+
+import { AppModule } from './app.module';
+import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { validationPipe } from './common/validation';
+import { AppConfig } from './config/app-config';
+import { runsApi } from './config/app-mode';
+
+/** Builds the application for the configured mode; main.ts and the e2e tests share it. */
+export async function createApp(config: AppConfig): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: '256kb' });
+  app.set('etag', false);
+  app.disable('x-powered-by');
+  // Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+      },
+    }),
+  );
+  app.setGlobalPrefix('api', { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalPipes(validationPipe);
+  app.enableShutdownHooks();
+
+  if (runsApi(config.mode)) {
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('TradeEngage Integration Service')
+        .setDescription(
+          'Referral jobs routed to partner companies and synced with ServiceTitan and Housecall Pro. ' +
+            'Errors are `application/problem+json` (RFC 9457). Lists use cursor pagination.',
+        )
+        .setVersion('1.0')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key' })
+        .build(),
+    );
+    SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+  }
+  return app;
+}

@@ -1,0 +1,33 @@
+import { DynamicModule, Module } from '@nestjs/common';
+
+import { ApiModule } from './api.module';
+import { AppConfig } from './config/app-config';
+import { runsApi, runsWorker } from './config/app-mode';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { QueueModule } from './queue/queue.module';
+import { RedisModule } from './redis/redis.module';
+import { WorkerModule } from './worker.module';
+
+@Module({})
+export class AppModule {
+  static forConfig(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule,
+        DatabaseModule,
+        RedisModule,
+        QueueModule,
+        MetricsModule,
+        HealthModule,
+        ...(runsApi(config.mode) ? [ApiModule] : []),
+        ...(runsWorker(config.mode) ? [WorkerModule] : []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,40 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiTags } from '@nestjs/swagger';
+
+import { ApiPage, ApiProblems } from '../common/openapi';
+import { Page, PageQuery } from '../common/pagination';
+import { UuidPipe } from '../common/uuid.pipe';
+import { ApiKey } from './api-key.entity';
+import { ApiKeyResponse, CreateApiKeyDto, CreatedApiKeyResponse } from './api-key.dto';
+import { ApiKeysService } from './api-keys.service';
+import { Roles } from './caller';
+
+@ApiTags('api-keys')
+@ApiBearerAuth()
+@Roles('admin')
+@Controller('api-keys')
+export class ApiKeysController {
+  constructor(private readonly apiKeys: ApiKeysService) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: CreatedApiKeyResponse })
+  @ApiProblems(400, 401, 403, 422)
+  create(@Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
+    return this.apiKeys.create(dto);
+  }
+
+  @Get()
+  @ApiPage(ApiKeyResponse)
+  @ApiProblems(400, 401, 403)
+  list(@Query() query: PageQuery): Promise<Page<ApiKey>> {
+    return this.apiKeys.list(query);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Revoked; the key stops working at once' })
+  @ApiProblems(400, 401, 403, 404)
+  async revoke(@Param('id', new UuidPipe()) id: string): Promise<void> {
+    await this.apiKeys.revoke(id);
+  }
+}

@@ -1,0 +1,67 @@
+import { HttpStatus } from '@nestjs/common';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** A failure the client can act on; the problem-details filter renders it. */
+export class DomainError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    message: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, id: string) {
+    super(HttpStatus.NOT_FOUND, 'Not Found', `${what} ${id} was not found`);
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(message: string) {
+    super(HttpStatus.CONFLICT, 'Conflict', message);
+  }
+}
+
+/** A reference that does not exist or is not allowed (SPEC: 422). */
+export class UnprocessableError extends DomainError {
+  constructor(message: string, errors?: FieldError[]) {
+    super(HttpStatus.UNPROCESSABLE_ENTITY, 'Unprocessable Entity', message, errors);
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(errors: FieldError[]) {
+    super(HttpStatus.BAD_REQUEST, 'Bad Request', 'The request has invalid fields', errors);
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  constructor(message = 'A valid API key is required') {
+    super(HttpStatus.UNAUTHORIZED, 'Unauthorized', message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message = 'This API key may not do that') {
+    super(HttpStatus.FORBIDDEN, 'Forbidden', message);
+  }
+}
+
+export class TooManyRequestsError extends DomainError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(HttpStatus.TOO_MANY_REQUESTS, 'Too Many Requests', 'The API key has exceeded its request rate');
+  }
+}
+
+export class ServiceUnavailableError extends DomainError {
+  constructor(message: string) {
+    super(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', message);
+  }
+}

@@ -1,0 +1,91 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { Request, Response } from 'express';
+import { QueryFailedError } from 'typeorm';
+
+import { DomainError, FieldError, TooManyRequestsError } from './errors';
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  requestId?: string;
+  errors?: FieldError[];
+}
+
+// PostgreSQL errors that can only come from a value the client sent (a safety net behind validation).
+const CLIENT_PG_ERRORS: Record<string, string> = {
+  '22P02': 'A value has an invalid format',
+  '22001': 'A value is too long',
+  '22003': 'A number is out of range',
+  '22007': 'A date has an invalid format',
+  '22008': 'A date is out of range',
+};
+
+/** The one global filter: every error leaves as application/problem+json (RFC 9457). */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ProblemDetailsFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request & { id?: string }>();
+    const response = http.getResponse<Response>();
+    const problem = this.toProblem(exception);
+    problem.requestId = request.id ? String(request.id) : undefined;
+    if (problem.status >= 500) {
+      this.logger.error({ err: exception, requestId: problem.requestId }, 'Unhandled error');
+    }
+    if (exception instanceof TooManyRequestsError) {
+      response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    }
+    if (response.headersSent) return;
+    response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+  }
+
+  private toProblem(exception: unknown): ProblemDetails {
+    if (exception instanceof DomainError) {
+      return problem(exception.status, exception.title, exception.message, exception.errors);
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse();
+      const message =
+        typeof body === 'object' && body && 'message' in body ? (body as { message: unknown }).message : body;
+      return problem(status, titleOf(status), Array.isArray(message) ? message.join('; ') : String(message));
+    }
+    // Errors raised by the HTTP layer before Nest sees the request (body-parser: bad JSON, too large).
+    const raw = exception as { status?: number; statusCode?: number; type?: string; expose?: boolean };
+    const rawStatus = raw?.status ?? raw?.statusCode;
+    if (typeof rawStatus === 'number' && rawStatus >= 400 && rawStatus < 500) {
+      const detail =
+        raw.type === 'entity.parse.failed'
+          ? 'The request body is not valid JSON'
+          : raw.type === 'entity.too.large'
+            ? 'The request body is too large'
+            : raw.expose
+              ? String((exception as Error).message)
+              : titleOf(rawStatus);
+      return problem(rawStatus, titleOf(rawStatus), detail);
+    }
+    if (exception instanceof QueryFailedError) {
+      const code = (exception.driverError as { code?: string } | undefined)?.code;
+      if (code && CLIENT_PG_ERRORS[code]) return problem(400, 'Bad Request', CLIENT_PG_ERRORS[code]);
+    }
+    return problem(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal Server Error', 'An unexpected error occurred');
+  }
+}
+
+function problem(status: number, title: string, detail: string, errors?: FieldError[]): ProblemDetails {
+  const type = status >= 500 ? 'about:blank' : `https://tradeengage.dev/problems/${slug(title)}`;
+  return { type, title, status, detail, ...(errors?.length ? { errors } : {}) };
+}
+
+function titleOf(status: number): string {
+  const name = HttpStatus[status] as string | undefined;
+  return name ? name.toLowerCase().replace(/(^|_)(\w)/g, (_, sep: string, c: string) => (sep ? ' ' : '') + c.toUpperCase()) : 'Error';
+}
+
+function slug(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}

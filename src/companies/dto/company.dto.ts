@@ -1,0 +1,121 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsBoolean,
+  IsIn,
+  IsNotEmptyObject,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+
+import { PROVIDER_TYPES, ProviderType } from '../../providers/field-service-provider';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const lowerTrimEach = ({ value }: { value: unknown }) =>
+  Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v)) : value;
+
+export class ProviderConfigDto {
+  @ApiProperty({ enum: PROVIDER_TYPES })
+  @IsIn(PROVIDER_TYPES)
+  type: ProviderType;
+
+  @ApiProperty({
+    description:
+      'ServiceTitan: `{ tenantId, clientId, clientSecret, bookingProviderId }`; Housecall Pro: `{ apiKey }`. Stored encrypted, never returned.',
+    example: { tenantId: '1234567', clientId: 'cid.abc', clientSecret: 'cs2.secret', bookingProviderId: '42' },
+  })
+  @IsObject()
+  @IsNotEmptyObject()
+  credentials: Record<string, unknown>;
+}
+
+export class CreateCompanyDto {
+  @ApiProperty({ example: 'Sparky Electric', maxLength: 200 })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200)
+  name: string;
+
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsBoolean()
+  isActive?: boolean;
+
+  @ApiPropertyOptional({ type: [String], example: ['electrical'], description: 'Empty: accepts every trade' })
+  @IsOptional()
+  @Transform(lowerTrimEach)
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @Length(1, 50, { each: true })
+  trades?: string[];
+
+  @ApiPropertyOptional({ type: [String], example: ['78701', '78702'], description: 'Five-digit ZIPs; empty: serves everywhere' })
+  @IsOptional()
+  @ArrayMaxSize(2000)
+  @IsString({ each: true })
+  @Matches(/^\d{5}$/, { each: true, message: 'each value must be a five-digit ZIP' })
+  serviceAreaZips?: string[];
+
+  @ApiPropertyOptional({ type: ProviderConfigDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ProviderConfigDto)
+  provider?: ProviderConfigDto;
+}
+
+export class UpdateCompanyDto {
+  @ApiPropertyOptional({ maxLength: 200 })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200)
+  name?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  isActive?: boolean;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @Transform(lowerTrimEach)
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @Length(1, 50, { each: true })
+  trades?: string[];
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @ArrayMaxSize(2000)
+  @IsString({ each: true })
+  @Matches(/^\d{5}$/, { each: true, message: 'each value must be a five-digit ZIP' })
+  serviceAreaZips?: string[];
+
+  @ApiPropertyOptional({ type: ProviderConfigDto, nullable: true, description: '`null` removes the provider' })
+  @ValidateIf((_, v) => v !== undefined && v !== null)
+  @ValidateNested()
+  @Type(() => ProviderConfigDto)
+  provider?: ProviderConfigDto | null;
+}
+
+export class ProviderSummary {
+  @ApiProperty({ enum: PROVIDER_TYPES }) type: ProviderType;
+  @ApiProperty({ example: true }) configured: boolean;
+}
+
+export class CompanyResponse {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() name: string;
+  @ApiProperty() isActive: boolean;
+  @ApiProperty({ type: [String] }) trades: string[];
+  @ApiProperty({ type: [String] }) serviceAreaZips: string[];
+  @ApiProperty({ type: ProviderSummary, nullable: true }) provider: ProviderSummary | null;
+  @ApiProperty({ format: 'date-time' }) createdAt: Date;
+  @ApiProperty({ format: 'date-time' }) updatedAt: Date;
+}

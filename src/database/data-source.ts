@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+
+import { DataSource, DataSourceOptions } from 'typeorm';
+
+import { AppConfig } from '../config/app-config';
+import { ApiKey } from '../auth/api-key.entity';
+import { Company } from '../companies/company.entity';
+import { Technician } from '../companies/technician.entity';
+import { IdempotencyKey } from '../jobs/idempotency-key.entity';
+import { Job } from '../jobs/job.entity';
+import { RoutingEvent } from '../routing/routing-event.entity';
+import { Routing } from '../routing/routing.entity';
+import { SnakeNamingStrategy } from './snake-naming.strategy';
+
+export const ENTITIES = [Company, Technician, Job, Routing, RoutingEvent, ApiKey, IdempotencyKey];
+
+/** The same options serve Nest, the migration runner and the TypeORM CLI. Never `synchronize`. */
+export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: databaseUrl,
+    entities: ENTITIES,
+    // Compiled (.js) in production, .ts under ts-node and jest.
+    migrations: [join(__dirname, '..', '..', 'migrations', '*.{ts,js}')],
+    migrationsTableName: 'migrations',
+    namingStrategy: new SnakeNamingStrategy(),
+    synchronize: false,
+    uuidExtension: 'pgcrypto',
+    extra: { max: poolSize, application_name: 'tradeengage' },
+  };
+}
+
+// For the TypeORM CLI (`npm run migration:generate`).
+export default new DataSource(dataSourceOptions(AppConfig.fromProcessEnv().databaseUrl));

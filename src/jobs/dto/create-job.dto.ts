@@ -1,0 +1,135 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsDefined,
+  IsEmail,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
+
+import { US_STATES, ZIP_PATTERN } from '../../common/contact';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const upperTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
+
+export class HomeownerDto {
+  @ApiProperty({ example: 'Jane', maxLength: 100 })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  firstName: string;
+
+  @ApiProperty({ example: 'Doe', maxLength: 100 })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  lastName: string;
+
+  @ApiPropertyOptional({ example: '(512) 555-0147', description: 'Phone or email is required; normalized to E.164' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
+  phone?: string;
+
+  @ApiPropertyOptional({ example: 'jane.doe@example.com' })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MaxLength(254)
+  @IsEmail()
+  email?: string;
+}
+
+export class AddressDto {
+  @ApiProperty({ example: '500 Congress Ave', maxLength: 200 })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200)
+  street: string;
+
+  @ApiPropertyOptional({ example: 'Apt 4', maxLength: 50 })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MaxLength(50)
+  unit?: string;
+
+  @ApiProperty({ example: 'Austin', maxLength: 100 })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  city: string;
+
+  @ApiProperty({ example: 'TX', description: 'Two-letter US state code' })
+  @Transform(upperTrim)
+  @IsString()
+  @IsIn([...US_STATES], { message: 'must be a two-letter US state code' })
+  state: string;
+
+  @ApiProperty({ example: '78701', description: 'ZIP or ZIP+4' })
+  @Transform(trim)
+  @IsString()
+  @Matches(ZIP_PATTERN, { message: 'must be a US ZIP or ZIP+4' })
+  zip: string;
+
+  @ApiPropertyOptional({ example: 'US', default: 'US', enum: ['US'] })
+  @IsOptional()
+  @Transform(upperTrim)
+  @IsIn(['US', 'USA'], { message: 'only US addresses are supported' })
+  country?: string;
+}
+
+export class CreateJobDto {
+  @ApiProperty({ format: 'uuid', description: 'The referring company' })
+  @IsUUID()
+  companyId: string;
+
+  @ApiProperty({ format: 'uuid', description: "A technician of the referring company" })
+  @IsUUID()
+  technicianId: string;
+
+  @ApiProperty({ type: HomeownerDto })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => HomeownerDto)
+  homeowner: HomeownerDto;
+
+  @ApiProperty({ type: AddressDto })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => AddressDto)
+  address: AddressDto;
+
+  @ApiProperty({ example: 'Breaker trips when the dryer runs; panel looks old.', minLength: 1, maxLength: 2000 })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 2000)
+  summary: string;
+
+  @ApiPropertyOptional({ example: 'electrical', maxLength: 50 })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @IsString()
+  @Length(1, 50)
+  trade?: string;
+
+  @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'Send to exactly these companies instead of the routing rules' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ArrayUnique()
+  @IsUUID('all', { each: true })
+  targetCompanyIds?: string[];
+}

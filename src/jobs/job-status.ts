@@ -1,0 +1,2 @@
+export const JOB_STATUSES = ['unrouted', 'open', 'completed', 'canceled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];

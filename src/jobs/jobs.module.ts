@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+
+import { Company } from '../companies/company.entity';
+import { Technician } from '../companies/technician.entity';
+import { RoutingEvent } from '../routing/routing-event.entity';
+import { Routing } from '../routing/routing.entity';
+import { SyncModule } from '../sync/sync.module';
+import { IdempotencyKey } from './idempotency-key.entity';
+import { IdempotencyService } from './idempotency.service';
+import { Job } from './job.entity';
+import { JobsService } from './jobs.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Job, Routing, RoutingEvent, Company, Technician, IdempotencyKey]), SyncModule],
+  providers: [JobsService, IdempotencyService],
+  exports: [JobsService, IdempotencyService],
+})
+export class JobsModule {}

@@ -1,0 +1,209 @@
+import { Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter } from 'prom-client';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, In, Repository } from 'typeorm';
+
+import { Caller } from '../auth/caller';
+import { cleanText, normalizeEmail, toE164 } from '../common/contact';
+import { FieldError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../common/errors';
+import { Page, pageQuery, toPage } from '../common/pagination';
+import { METRIC } from '../metrics/metrics';
+import { Company } from '../companies/company.entity';
+import { Technician } from '../companies/technician.entity';
+import { RoutingEvent } from '../routing/routing-event.entity';
+import { chooseTargets } from '../routing/routing-rules';
+import { toRoutingResponse } from '../routing/routing.mapper';
+import { Routing } from '../routing/routing.entity';
+import { SyncProducer } from '../sync/sync.producer';
+import { CreateJobDto } from './dto/create-job.dto';
+import { JobResponse } from './dto/job.response';
+import { ListJobsQuery } from './dto/list-jobs.query';
+import { IdempotencyService } from './idempotency.service';
+import { Address, Homeowner, Job } from './job.entity';
+
+export interface CreateJobResult {
+  status: number;
+  body: JobResponse;
+  replayed: boolean;
+}
+
+export function toJobResponse(job: Job, routings: Routing[]): JobResponse {
+  return {
+    id: job.id,
+    status: job.status,
+    companyId: job.companyId,
+    technicianId: job.technicianId,
+    homeowner: job.homeowner,
+    address: job.address,
+    summary: job.summary,
+    trade: job.trade,
+    revenueCents: job.revenueCents,
+    currency: job.currency,
+    completedAt: job.completedAt,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    // The same order on create and on read: (createdAt, id).
+    routings: [...routings]
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
+      .map(toRoutingResponse),
+  };
+}
+
+@Injectable()
+export class JobsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(Job) private readonly jobs: Repository<Job>,
+    @InjectRepository(Routing) private readonly routings: Repository<Routing>,
+    @InjectRepository(Company) private readonly companies: Repository<Company>,
+    @InjectRepository(Technician) private readonly technicians: Repository<Technician>,
+    private readonly idempotency: IdempotencyService,
+    private readonly syncProducer: SyncProducer,
+    @InjectMetric(METRIC.jobsCreated) private readonly jobsCreated: Counter,
+  ) {}
+
+  async create(
+    caller: Caller,
+    dto: CreateJobDto,
+    request: { idempotencyKey?: string; fingerprint: string; requestId?: string },
+  ): Promise<CreateJobResult> {
+    if (caller.role === 'company' && dto.companyId !== caller.companyId) {
+      throw new ForbiddenError('A company key may only create jobs for its own company');
+    }
+    const homeowner = normalizeHomeowner(dto);
+    const address = normalizeAddress(dto);
+
+    const key = request.idempotencyKey;
+    if (key) {
+      const claim = await this.idempotency.claim(caller.apiKeyId, key, request.fingerprint);
+      if (claim.kind === 'replay') return { status: claim.status, body: claim.body as JobResponse, replayed: true };
+    }
+    try {
+      const targets = await this.resolveTargets(dto, address.zip);
+      const { job, routings } = await this.db.transaction(async (m) => {
+        const job = await m.save(
+          m.create(Job, {
+            status: targets.length ? 'open' : 'unrouted',
+            companyId: dto.companyId,
+            technicianId: dto.technicianId,
+            homeowner,
+            address,
+            summary: dto.summary,
+            trade: dto.trade ?? null,
+            revenueCents: null,
+            currency: 'USD',
+            completedAt: null,
+            finishedAt: null,
+          }),
+        );
+        const routings = targets.length
+          ? await m.save(
+              targets.map((t) =>
+                m.create(Routing, { jobId: job.id, companyId: t.id, providerType: t.providerType, status: 'pending' }),
+              ),
+            )
+          : [];
+        if (routings.length) {
+          await m.insert(
+            RoutingEvent,
+            routings.map((r) => ({ routingId: r.id, type: 'created' as const, outcome: 'pending', message: `routed to company ${r.companyId}` })),
+          );
+        }
+        if (key) {
+          const body = JSON.parse(JSON.stringify(toJobResponse(job, routings))) as JobResponse;
+          await this.idempotency.complete(m, caller.apiKeyId, key, 201, body);
+        }
+        return { job, routings };
+      });
+      this.jobsCreated.inc();
+      // After the commit: a crash before this line loses nothing, the sync sweep finds pending routings.
+      await this.syncProducer.enqueue(
+        routings.map((r) => r.id),
+        { requestId: request.requestId },
+      );
+      return { status: 201, body: toJobResponse(job, routings), replayed: false };
+    } catch (error) {
+      if (key) await this.idempotency.release(caller.apiKeyId, key).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async list(caller: Caller, query: ListJobsQuery): Promise<Page<JobResponse>> {
+    let companyId = query.companyId;
+    if (caller.role === 'company') {
+      if (companyId && companyId !== caller.companyId) throw new ForbiddenError('A company key may only list its own jobs');
+      companyId = caller.companyId!;
+    }
+    const qb = this.jobs.createQueryBuilder('j');
+    if (companyId) qb.andWhere('j.companyId = :companyId', { companyId });
+    if (query.status) qb.andWhere('j.status = :status', { status: query.status });
+    if (query.trade) qb.andWhere('j.trade = :trade', { trade: query.trade.trim().toLowerCase() });
+    if (query.createdFrom) qb.andWhere('j.createdAt >= :from', { from: query.createdFrom });
+    if (query.createdTo) qb.andWhere('j.createdAt < :to', { to: query.createdTo });
+    const page = toPage(await pageQuery(qb, 'j', query).getMany(), query.limit);
+    const routings = page.items.length
+      ? await this.routings.find({ where: { jobId: In(page.items.map((j) => j.id)) }, order: { createdAt: 'ASC', id: 'ASC' } })
+      : [];
+    return {
+      items: page.items.map((job) => toJobResponse(job, routings.filter((r) => r.jobId === job.id))),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  async get(caller: Caller, id: string): Promise<JobResponse> {
+    const job = await this.jobs.findOneBy({ id });
+    // Another company's job is reported as absent rather than forbidden, so ids do not leak.
+    if (!job || (caller.role === 'company' && job.companyId !== caller.companyId)) throw new NotFoundError('Job', id);
+    const routings = await this.routings.find({ where: { jobId: id }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return toJobResponse(job, routings);
+  }
+
+  private async resolveTargets(dto: CreateJobDto, zip: string) {
+    const [referrer, technician] = await Promise.all([
+      this.companies.findOneBy({ id: dto.companyId }),
+      this.technicians.findOneBy({ id: dto.technicianId }),
+    ]);
+    const errors: FieldError[] = [];
+    if (!referrer) errors.push({ field: 'companyId', message: 'company does not exist' });
+    else if (!referrer.isActive) errors.push({ field: 'companyId', message: 'company is inactive' });
+    if (!technician || technician.companyId !== dto.companyId) {
+      errors.push({ field: 'technicianId', message: 'is not a technician of the referring company' });
+    } else if (!technician.isActive) errors.push({ field: 'technicianId', message: 'technician is inactive' });
+    if (errors.length) throw new UnprocessableError('The referral references something that cannot be used', errors);
+
+    const candidates = dto.targetCompanyIds
+      ? await this.companies.findBy({ id: In(dto.targetCompanyIds) })
+      : await this.companies.createQueryBuilder('c').where('c.isActive').andWhere('c.providerType IS NOT NULL').getMany();
+    const decision = chooseTargets(
+      { referringCompanyId: dto.companyId, trade: dto.trade ?? null, zip, targetCompanyIds: dto.targetCompanyIds },
+      candidates,
+    );
+    if (!decision.ok) throw new UnprocessableError('Some target companies cannot receive this referral', decision.errors);
+    return decision.targets;
+  }
+}
+
+function normalizeHomeowner(dto: CreateJobDto): Homeowner {
+  const { homeowner } = dto;
+  const phone = cleanText(homeowner.phone);
+  const email = cleanText(homeowner.email);
+  if (!phone && !email) {
+    throw new ValidationError([{ field: 'homeowner', message: 'needs a phone or an email' }]);
+  }
+  const e164 = phone ? toE164(phone) : null;
+  if (phone && !e164) throw new ValidationError([{ field: 'homeowner.phone', message: 'must be a valid phone number' }]);
+  return { firstName: homeowner.firstName, lastName: homeowner.lastName, phone: e164, email: email ? normalizeEmail(email) : null };
+}
+
+function normalizeAddress(dto: CreateJobDto): Address {
+  const { address } = dto;
+  return {
+    street: cleanText(address.street)!,
+    unit: cleanText(address.unit),
+    city: cleanText(address.city)!,
+    state: address.state,
+    zip: address.zip,
+    country: 'US',
+  };
+}

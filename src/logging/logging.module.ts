@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage, ServerResponse } from 'node:http';
+
+import { Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+
+import { AppConfig } from '../config/app-config';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Secrets never reach a log line: these paths are censored wherever they appear. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["st-app-key"]',
+  'res.headers["set-cookie"]',
+  '*.authorization',
+  '*.Authorization',
+  '*.password',
+  '*.apiKey',
+  '*.api_key',
+  '*.clientSecret',
+  '*.client_secret',
+  '*.accessToken',
+  '*.access_token',
+  '*.token',
+  '*.key',
+  '*.credentials',
+  '*.providerCredentials',
+];
+
+export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+@Module({
+  imports: [
+    LoggerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        pinoHttp: {
+          level: config.logLevel,
+          genReqId: requestIdOf,
+          redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+          customProps: (req: IncomingMessage & { id?: unknown }) => ({ requestId: req.id }),
+          autoLogging: { ignore: (req: IncomingMessage) => /^\/(metrics|api\/health)/.test(req.url ?? '') },
+          serializers: {
+            req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+          },
+        },
+      }),
+    }),
+  ],
+})
+export class LoggingModule {}

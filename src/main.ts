@@ -1,0 +1,34 @@
+import { createApp } from './app.factory';
+import { AppConfig } from './config/app-config';
+import { InvalidEnvironmentError } from './config/env';
+import { ensureDatabase, runMigrations } from './database/ensure-database';
+import { startSandbox } from './sandbox/sandbox';
+
+async function bootstrap(): Promise<void> {
+  let config = AppConfig.fromProcessEnv();
+  const warnings: string[] = [];
+  if (config.sandbox) {
+    const sandbox = await startSandbox({ port: config.sandboxPort, autoLifecycle: true });
+    config = AppConfig.fromProcessEnv({ sandboxUrl: sandbox.url });
+    process.once('exit', () => void sandbox.close());
+    warnings.push(`embedded provider sandbox at ${sandbox.url}`);
+  }
+  if (config.usingDevAdminKey) warnings.push('ADMIN_API_KEY is not set: using the public development admin key');
+  if (config.usingDevCredentialsKey) warnings.push('CREDENTIALS_KEY is not set: using the development credentials key');
+
+  if (config.runMigrations) {
+    await ensureDatabase(config.databaseUrl);
+    await runMigrations(config.databaseUrl);
+  }
+  const app = await createApp(config);
+  await app.listen(config.port);
+  const logger = app.get(await import('nestjs-pino').then((m) => m.Logger));
+  for (const warning of warnings) logger.warn(warning, 'Bootstrap');
+  logger.log(`TradeEngage Integration Service (${config.mode} mode) listening on :${config.port}`, 'Bootstrap');
+}
+
+bootstrap().catch((error: Error) => {
+  // A bad configuration names the variable and nothing else; other failures show their message only.
+  console.error(error instanceof InvalidEnvironmentError ? error.message : `Startup failed: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+import { FieldError } from '../common/errors';
+import { zip5 } from '../common/contact';
+import { ProviderType } from '../providers/field-service-provider';
+
+export interface CandidateCompany {
+  id: string;
+  isActive: boolean;
+  providerType: ProviderType | null;
+  trades: string[];
+  serviceAreaZips: string[];
+}
+
+export interface RoutingRequest {
+  referringCompanyId: string;
+  trade: string | null;
+  zip: string;
+  targetCompanyIds?: string[];
+}
+
+export type RoutingDecision =
+  | { ok: true; targets: (CandidateCompany & { providerType: ProviderType })[] }
+  | { ok: false; errors: FieldError[] };
+
+const canReceive = (c: CandidateCompany): c is CandidateCompany & { providerType: ProviderType } =>
+  c.isActive && c.providerType !== null;
+
+/**
+ * Which companies receive a referral (SPEC section 3). Explicit targets must each be able to receive
+ * it; otherwise every active, configured company other than the referrer whose trades and service
+ * area fit. A job without a trade only goes to companies that take every trade.
+ */
+export function chooseTargets(request: RoutingRequest, companies: CandidateCompany[]): RoutingDecision {
+  if (request.targetCompanyIds) {
+    const byId = new Map(companies.map((c) => [c.id, c]));
+    const errors: FieldError[] = [];
+    const targets = request.targetCompanyIds.flatMap((id, i) => {
+      const company = byId.get(id);
+      const field = `targetCompanyIds[${i}]`;
+      if (!company) errors.push({ field, message: 'company does not exist' });
+      else if (company.id === request.referringCompanyId) errors.push({ field, message: 'cannot be the referring company' });
+      else if (!company.isActive) errors.push({ field, message: 'company is inactive' });
+      else if (!company.providerType) errors.push({ field, message: 'company has no provider configured' });
+      else if (canReceive(company)) return [company];
+      return [];
+    });
+    return errors.length ? { ok: false, errors } : { ok: true, targets };
+  }
+  const zip = zip5(request.zip);
+  const targets = companies
+    .filter(canReceive)
+    .filter((c) => c.id !== request.referringCompanyId)
+    .filter((c) => c.trades.length === 0 || (request.trade !== null && c.trades.includes(request.trade)))
+    .filter((c) => c.serviceAreaZips.length === 0 || c.serviceAreaZips.includes(zip));
+  return { ok: true, targets };
+}

@@ -1,0 +1,34 @@
+import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+import { TIMESTAMP, bigintAsNumber } from '../database/columns';
+import { Job } from '../jobs/job.entity';
+import { ProviderStatus, ProviderType } from '../providers/field-service-provider';
+import { RoutingStatus } from './routing-status';
+
+/** One job sent to one company: the unit of sync, retry and polling. */
+@Entity('routings')
+export class Routing {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column('uuid') jobId: string;
+  @ManyToOne(() => Job, (j) => j.routings, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'job_id' })
+  job?: Job;
+  @Column('uuid') companyId: string;
+  @Column('text') providerType: ProviderType;
+  @Column('text') status: RoutingStatus;
+  @Column('text', { nullable: true }) externalId: string | null;
+  @Column('text', { nullable: true }) providerStatus: ProviderStatus | null;
+  @Column('text', { nullable: true }) providerStatusRaw: string | null;
+  @Column('int', { default: 0 }) attempts: number;
+  @Column({ ...TIMESTAMP, nullable: true }) nextRetryAt: Date | null;
+  @Column('text', { nullable: true }) lastError: string | null;
+  @Column({ ...TIMESTAMP, nullable: true }) syncedAt: Date | null;
+  @Column({ ...TIMESTAMP, nullable: true }) lastPolledAt: Date | null;
+  @Column({ ...TIMESTAMP, nullable: true }) completedAt: Date | null;
+  @Column('bigint', { nullable: true, transformer: bigintAsNumber }) revenueCents: number | null;
+  @Column('text', { default: 'USD' }) currency: string;
+  /** When the current status was entered; finds routings stuck in syncing. */
+  @Column({ ...TIMESTAMP, default: () => 'now()' }) statusChangedAt: Date;
+  @CreateDateColumn(TIMESTAMP) createdAt: Date;
+  @UpdateDateColumn(TIMESTAMP) updatedAt: Date;
+}

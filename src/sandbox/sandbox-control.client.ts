@@ -1,0 +1,187 @@
+import type {
+  ActiveFaults,
+  FaultConfig,
+  HcpLifecycleResult,
+  HousecallProAction,
+  HousecallProCompanyRegistration,
+  HousecallProRecords,
+  LimitConfig,
+  RequestLogEntry,
+  SandboxOptionsUpdate,
+  SandboxProvider,
+  SandboxRecords,
+  SandboxRuntimeOptions,
+  SandboxStats,
+  ServiceTitanAction,
+  ServiceTitanRecords,
+  ServiceTitanTenantRegistration,
+  StLifecycleResult,
+} from './sandbox.types';
+
+export type * from './sandbox.types';
+
+export class SandboxControlError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SandboxControlError';
+  }
+}
+
+/** Typed client for the sandbox control API (/_sandbox); used by tests and benchmarks. */
+export class SandboxControl {
+  private readonly baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** Drops all records, accounts, faults, limits and stats, and restores the start options. */
+  reset(): Promise<{ ok: true }> {
+    return this.call('POST', '/reset');
+  }
+
+  getOptions(): Promise<SandboxRuntimeOptions> {
+    return this.call('GET', '/options');
+  }
+
+  setOptions(update: SandboxOptionsUpdate): Promise<SandboxRuntimeOptions> {
+    return this.call('PUT', '/options', update);
+  }
+
+  registerServiceTitanTenant(
+    tenant: ServiceTitanTenantRegistration,
+  ): Promise<{ tenantId: string; clientId: string; bookingProviderId: string }> {
+    return this.call('POST', '/servicetitan/tenants', tenant);
+  }
+
+  registerHousecallProCompany(company: HousecallProCompanyRegistration): Promise<{ apiKey: string; companyId: string }> {
+    return this.call('POST', '/housecallpro/companies', company);
+  }
+
+  records(provider?: SandboxProvider): Promise<SandboxRecords> {
+    return this.call('GET', `/records${provider ? `?provider=${provider}` : ''}`);
+  }
+
+  async serviceTitanRecords(): Promise<ServiceTitanRecords> {
+    return (await this.records('servicetitan')).servicetitan as ServiceTitanRecords;
+  }
+
+  async housecallProRecords(): Promise<HousecallProRecords> {
+    return (await this.records('housecallpro')).housecallpro as HousecallProRecords;
+  }
+
+  stats(): Promise<SandboxStats> {
+    return this.call('GET', '/stats');
+  }
+
+  /** Clears request counters and the request log, keeping records. */
+  resetStats(): Promise<SandboxStats> {
+    return this.call('DELETE', '/stats');
+  }
+
+  /** Most recent last. */
+  async requests(query: { provider?: SandboxProvider; limit?: number } = {}): Promise<RequestLogEntry[]> {
+    const params = new URLSearchParams();
+    if (query.provider) params.set('provider', query.provider);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const qs = params.toString();
+    return (await this.call<{ requests: RequestLogEntry[] }>('GET', `/requests${qs ? `?${qs}` : ''}`)).requests;
+  }
+
+  serviceTitanBookingAction(bookingId: number | string, action: ServiceTitanAction, totalCents?: number): Promise<StLifecycleResult> {
+    return this.call('POST', `/servicetitan/bookings/${encodeURIComponent(String(bookingId))}/${action}`, totalCents === undefined ? {} : { totalCents });
+  }
+
+  convertBooking(bookingId: number | string): Promise<StLifecycleResult> {
+    return this.serviceTitanBookingAction(bookingId, 'convert');
+  }
+
+  scheduleBooking(bookingId: number | string): Promise<StLifecycleResult> {
+    return this.serviceTitanBookingAction(bookingId, 'schedule');
+  }
+
+  startBooking(bookingId: number | string): Promise<StLifecycleResult> {
+    return this.serviceTitanBookingAction(bookingId, 'start');
+  }
+
+  holdBooking(bookingId: number | string): Promise<StLifecycleResult> {
+    return this.serviceTitanBookingAction(bookingId, 'hold');
+  }
+
+  completeBooking(bookingId: number | string, totalCents?: number): Promise<StLifecycleResult> {
+    return this.serviceTitanBookingAction(bookingId, 'complete', totalCents);
+  }
+
+  cancelBooking(bookingId: number | string): Promise<StLifecycleResult> {
+    return this.serviceTitanBookingAction(bookingId, 'cancel');
+  }
+
+  dismissBooking(bookingId: number | string): Promise<StLifecycleResult> {
+    return this.serviceTitanBookingAction(bookingId, 'dismiss');
+  }
+
+  housecallProJobAction(jobId: string, action: HousecallProAction, totalCents?: number): Promise<HcpLifecycleResult> {
+    return this.call('POST', `/housecallpro/jobs/${encodeURIComponent(jobId)}/${action}`, totalCents === undefined ? {} : { totalCents });
+  }
+
+  scheduleHcpJob(jobId: string): Promise<HcpLifecycleResult> {
+    return this.housecallProJobAction(jobId, 'schedule');
+  }
+
+  startHcpJob(jobId: string): Promise<HcpLifecycleResult> {
+    return this.housecallProJobAction(jobId, 'start');
+  }
+
+  completeHcpJob(jobId: string, totalCents?: number): Promise<HcpLifecycleResult> {
+    return this.housecallProJobAction(jobId, 'complete', totalCents);
+  }
+
+  cancelHcpJob(jobId: string): Promise<HcpLifecycleResult> {
+    return this.housecallProJobAction(jobId, 'cancel');
+  }
+
+  /** Empty object when no faults are set. */
+  getFaults(provider: SandboxProvider): Promise<ActiveFaults | Record<string, never>> {
+    return this.call('GET', `/faults/${provider}`);
+  }
+
+  setFaults(provider: SandboxProvider, faults: FaultConfig): Promise<ActiveFaults> {
+    return this.call('PUT', `/faults/${provider}`, faults);
+  }
+
+  clearFaults(provider: SandboxProvider): Promise<unknown> {
+    return this.call('DELETE', `/faults/${provider}`);
+  }
+
+  /** Empty object when no limits are set. */
+  getLimits(provider: SandboxProvider): Promise<LimitConfig> {
+    return this.call('GET', `/limits/${provider}`);
+  }
+
+  setLimits(provider: SandboxProvider, limits: LimitConfig): Promise<LimitConfig> {
+    return this.call('PUT', `/limits/${provider}`, limits);
+  }
+
+  clearLimits(provider: SandboxProvider): Promise<unknown> {
+    return this.call('DELETE', `/limits/${provider}`);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.baseUrl}/_sandbox${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const parsed: unknown = text ? JSON.parse(text) : undefined;
+    if (!res.ok) {
+      const message = (parsed as { error?: string } | undefined)?.error ?? text;
+      throw new SandboxControlError(res.status, parsed, `sandbox control ${method} ${path} failed: ${res.status} ${message}`);
+    }
+    return parsed as T;
+  }
+}

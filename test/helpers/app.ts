@@ -1,0 +1,69 @@
+import { INestApplication } from '@nestjs/common';
+import Redis from 'ioredis';
+import { register } from 'prom-client';
+import { DataSource } from 'typeorm';
+
+import { createApp } from '../../src/app.factory';
+import { AppConfig } from '../../src/config/app-config';
+import { AppMode } from '../../src/config/app-mode';
+import { RunningSandbox, startSandbox } from '../../src/sandbox/sandbox';
+import { TEST_ADMIN_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test-env';
+
+export interface TestApp {
+  app: INestApplication;
+  url: string;
+  db: DataSource;
+  config: AppConfig;
+  sandbox: RunningSandbox;
+  close(): Promise<void>;
+}
+
+/** Boots the real application (real PostgreSQL, Redis and the sandbox over HTTP) on a random port. */
+export async function startTestApp(overrides: Record<string, string> = {}, mode: AppMode = 'all'): Promise<TestApp> {
+  const sandbox = await startSandbox({ port: 0, autoLifecycle: false });
+  const config = AppConfig.from({
+    NODE_ENV: 'test',
+    APP_MODE: mode,
+    PORT: '0',
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: TEST_REDIS_URL,
+    ADMIN_API_KEY: TEST_ADMIN_KEY,
+    SANDBOX: 'false',
+    SERVICETITAN_AUTH_URL: sandbox.url,
+    SERVICETITAN_API_URL: sandbox.url,
+    SERVICETITAN_APP_KEY: 'test-app-key',
+    HOUSECALLPRO_API_URL: sandbox.url,
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
+  register.clear(); // prom-client's registry is process-wide; each app registers its metrics anew
+  const app = await createApp(config);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    app,
+    url: `http://127.0.0.1:${address.port}`,
+    db: app.get(DataSource),
+    config,
+    sandbox,
+    async close() {
+      await app.close();
+      await sandbox.close();
+    },
+  };
+}
+
+/** Empties the Redis logical database the tests use (queues, rate-limit windows). */
+export async function flushTestRedis(): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  await redis.flushdb();
+  await redis.quit();
+}
+
+/** Removes every row, keeping the schema. */
+export async function truncateAll(db: DataSource): Promise<void> {
+  await db.query(
+    `TRUNCATE companies, technicians, jobs, routings, routing_events, api_keys, idempotency_keys,
+              archived_jobs, archived_routings, archived_routing_events RESTART IDENTITY CASCADE`,
+  );
+}
