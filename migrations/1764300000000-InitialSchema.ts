@@ -73,6 +73,7 @@ export class InitialSchema1764300000000 implements MigrationInterface {
         revenue_cents bigint,
         currency text NOT NULL DEFAULT 'USD',
         status_changed_at timestamptz(3) NOT NULL DEFAULT now(),
+        claim_token uuid,
         created_at timestamptz(3) NOT NULL DEFAULT now(),
         updated_at timestamptz(3) NOT NULL DEFAULT now(),
         UNIQUE (job_id, company_id)
@@ -82,7 +83,7 @@ export class InitialSchema1764300000000 implements MigrationInterface {
     // The sweeps' queries: small partial indexes, one per state a sweep looks for.
     await q.query(`CREATE INDEX routings_pending_idx ON routings (created_at) WHERE status = 'pending'`);
     await q.query(`CREATE INDEX routings_failed_retry_idx ON routings (next_retry_at) WHERE status = 'failed'`);
-    await q.query(`CREATE INDEX routings_synced_poll_idx ON routings (last_polled_at NULLS FIRST) WHERE status = 'synced'`);
+    await q.query(`CREATE INDEX routings_synced_poll_idx ON routings (company_id, last_polled_at NULLS FIRST) WHERE status = 'synced'`);
     await q.query(`CREATE INDEX routings_syncing_idx ON routings (status_changed_at) WHERE status = 'syncing'`);
 
     await q.query(`

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 
+import { AdminController } from './admin/admin.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeysController } from './auth/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
@@ -10,11 +11,12 @@ import { JobsController } from './jobs/jobs.controller';
 import { JobsModule } from './jobs/jobs.module';
 import { RoutingModule } from './routing/routing.module';
 import { RoutingsController } from './routing/routings.controller';
+import { SyncModule } from './sync/sync.module';
 
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
-  imports: [AuthModule, CompaniesModule, JobsModule, RoutingModule],
-  controllers: [ApiKeysController, CompaniesController, JobsController, RoutingsController],
+  imports: [AuthModule, CompaniesModule, JobsModule, RoutingModule, SyncModule],
+  controllers: [ApiKeysController, CompaniesController, JobsController, RoutingsController, AdminController],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })
 export class ApiModule {}

@@ -1,8 +1,17 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 
+import { CleanupModule } from './cleanup/cleanup.module';
+import { CleanupProcessor } from './cleanup/cleanup.processor';
+import { PollingProcessor } from './polling/polling.processor';
+import { SweepsProcessor } from './sync/sweeps.processor';
+import { SweepsScheduler } from './sync/sweeps.scheduler';
+import { SyncModule } from './sync/sync.module';
+import { RetryProcessor, SyncProcessor } from './sync/sync.processor';
+
 /** Queue processors and cron triggers: registered only when the process runs the worker (`worker` or `all`). */
 @Module({
-  imports: [ScheduleModule.forRoot()],
+  imports: [ScheduleModule.forRoot(), SyncModule, CleanupModule],
+  providers: [SyncProcessor, RetryProcessor, PollingProcessor, CleanupProcessor, SweepsProcessor, SweepsScheduler],
 })
 export class WorkerModule {}

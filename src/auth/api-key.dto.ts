@@ -17,6 +17,7 @@ export class CreateApiKeyDto {
 
   @ApiPropertyOptional({ format: 'uuid', description: 'Required for role `company`; absent for `admin`' })
   @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
   @IsUUID()
   companyId?: string;
 }

@@ -18,7 +18,7 @@ export class ApiKeysController {
 
   @Post()
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
-  @ApiProblems(400, 401, 403, 422)
+  @ApiProblems(400, 401, 403, 413, 415, 422)
   create(@Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
     return this.apiKeys.create(dto);
   }

@@ -42,6 +42,13 @@ export class ValidationError extends DomainError {
   }
 }
 
+/** A body that is not JSON (another Content-Type, or none where a body is required). */
+export class UnsupportedMediaTypeError extends DomainError {
+  constructor(message = 'The request body must be JSON, sent with Content-Type: application/json') {
+    super(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'Unsupported Media Type', message);
+  }
+}
+
 export class UnauthorizedError extends DomainError {
   constructor(message = 'A valid API key is required') {
     super(HttpStatus.UNAUTHORIZED, 'Unauthorized', message);

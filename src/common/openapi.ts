@@ -21,6 +21,8 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'The API key lacks the needed role or company',
   404: 'Unknown id',
   409: 'Conflict with the current state',
+  413: 'The request body is larger than 256 kB',
+  415: 'The request body is not `application/json`',
   422: 'A reference that does not exist or is not allowed',
   429: 'Rate limit exceeded (see `Retry-After`)',
 };

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 
+import { requestIdOf } from '../logging/logging.module';
 import { DomainError, FieldError, TooManyRequestsError } from './errors';
 
 export interface ProblemDetails {
@@ -20,6 +21,8 @@ const CLIENT_PG_ERRORS: Record<string, string> = {
   '22003': 'A number is out of range',
   '22007': 'A date has an invalid format',
   '22008': 'A date is out of range',
+  '22021': 'A value contains a character that cannot be stored',
+  '22P05': 'A value contains a character that cannot be stored',
 };
 
 /** The one global filter: every error leaves as application/problem+json (RFC 9457). */
@@ -32,7 +35,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = http.getRequest<Request & { id?: string }>();
     const response = http.getResponse<Response>();
     const problem = this.toProblem(exception);
-    problem.requestId = request.id ? String(request.id) : undefined;
+    // Errors of the body parser or the router come before the logging middleware has given the request its id.
+    problem.requestId = request.id ? String(request.id) : response.headersSent ? undefined : requestIdOf(request, response);
     if (problem.status >= 500) {
       this.logger.error({ err: exception, requestId: problem.requestId }, 'Unhandled error');
     }

@@ -21,7 +21,7 @@ export class CompaniesController {
 
   @Post('companies')
   @ApiCreatedResponse({ type: CompanyResponse })
-  @ApiProblems(400, 401, 403)
+  @ApiProblems(400, 401, 403, 413, 415)
   async create(@Body() dto: CreateCompanyDto): Promise<CompanyResponse> {
     return toCompanyResponse(await this.companies.create(dto));
   }
@@ -43,14 +43,14 @@ export class CompaniesController {
 
   @Patch('companies/:id')
   @ApiOkResponse({ type: CompanyResponse })
-  @ApiProblems(400, 401, 403, 404)
+  @ApiProblems(400, 401, 403, 404, 413, 415)
   async update(@Param('id', uuid) id: string, @Body() dto: UpdateCompanyDto): Promise<CompanyResponse> {
     return toCompanyResponse(await this.companies.update(id, dto));
   }
 
   @Post('companies/:id/technicians')
   @ApiCreatedResponse({ type: TechnicianResponse })
-  @ApiProblems(400, 401, 403, 404)
+  @ApiProblems(400, 401, 403, 404, 413, 415)
   addTechnician(@Param('id', uuid) id: string, @Body() dto: CreateTechnicianDto): Promise<Technician> {
     return this.companies.addTechnician(id, dto);
   }
@@ -65,7 +65,7 @@ export class CompaniesController {
   @Patch('technicians/:id')
   @HttpCode(200)
   @ApiOkResponse({ type: TechnicianResponse })
-  @ApiProblems(400, 401, 403, 404)
+  @ApiProblems(400, 401, 403, 404, 413, 415)
   updateTechnician(@Param('id', uuid) id: string, @Body() dto: UpdateTechnicianDto): Promise<Technician> {
     return this.companies.updateTechnician(id, dto);
   }

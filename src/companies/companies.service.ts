@@ -85,7 +85,7 @@ export class CompaniesService {
         firstName: dto.firstName,
         lastName: dto.lastName,
         email: dto.email?.toLowerCase() ?? null,
-        phone: dto.phone === undefined ? null : phoneOrFail(dto.phone, 'phone'),
+        phone: dto.phone == null ? null : phoneOrFail(dto.phone, 'phone'),
         isActive: true,
       }),
     );

@@ -23,6 +23,10 @@ export class AppConfig {
   readonly batchSize: { sync: number; poll: number; retry: number };
   readonly concurrency: { sync: number; poll: number };
   readonly maxSyncAttempts: number;
+  /** The task time limit of one sync job (SPEC section 7). */
+  readonly syncJobTimeoutMs: number;
+  /** A routing still `syncing` after this long was abandoned by a dead worker; cleanup returns it to `failed`. */
+  readonly syncStaleAfterMs: number;
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
   readonly archiveAfterDays: number;
@@ -59,6 +63,9 @@ export class AppConfig {
     this.batchSize = { sync: env.SYNC_BATCH_SIZE, poll: env.POLL_BATCH_SIZE, retry: env.RETRY_BATCH_SIZE };
     this.concurrency = { sync: env.SYNC_CONCURRENCY, poll: env.POLL_CONCURRENCY };
     this.maxSyncAttempts = env.MAX_SYNC_ATTEMPTS;
+    this.syncJobTimeoutMs = env.SYNC_JOB_TIMEOUT_MS;
+    // Past the job's own limit plus a last provider request, no live worker can still hold the claim.
+    this.syncStaleAfterMs = env.SYNC_JOB_TIMEOUT_MS + 2 * env.PROVIDER_TIMEOUT_MS;
     this.retryBaseDelayMs = env.RETRY_BASE_DELAY_MS;
     this.retryMaxDelayMs = env.RETRY_MAX_DELAY_MS;
     this.archiveAfterDays = env.ARCHIVE_AFTER_DAYS;

@@ -76,6 +76,7 @@ export const envSchema = z
     SYNC_CONCURRENCY: int(1, 500).default(10),
     POLL_CONCURRENCY: int(1, 100).default(2),
     MAX_SYNC_ATTEMPTS: int(1, 100).default(3),
+    SYNC_JOB_TIMEOUT_MS: int(1000).default(30 * 60_000),
     RETRY_BASE_DELAY_MS: int(0).default(60_000),
     RETRY_MAX_DELAY_MS: int(0).default(3_600_000),
     ARCHIVE_AFTER_DAYS: int(0, 36_500).default(90),

@@ -1,10 +1,47 @@
-import { makeCounterProvider } from '@willsoto/nestjs-prometheus';
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 
 /** Every metric is defined here once; names are part of the contract (SPEC section 8). */
 export const METRIC = {
   jobsCreated: 'jobs_created_total',
+  routingSync: 'routing_sync_total',
+  routingSyncDuration: 'routing_sync_duration_seconds',
+  providerRequests: 'provider_requests_total',
+  providerRateLimited: 'provider_rate_limited_total',
+  rateLimiterFailOpen: 'provider_rate_limiter_fail_open_total',
+  routings: 'routings',
+  queueJobs: 'queue_jobs',
+  sweepRuns: 'sweep_runs_total',
 } as const;
 
 export const METRIC_PROVIDERS = [
   makeCounterProvider({ name: METRIC.jobsCreated, help: 'Referral jobs created through the API' }),
+  makeCounterProvider({
+    name: METRIC.routingSync,
+    help: 'Sync attempts by provider and outcome (synced, retry, failed)',
+    labelNames: ['provider', 'outcome'],
+  }),
+  makeHistogramProvider({
+    name: METRIC.routingSyncDuration,
+    help: 'Duration of one sync attempt, rate-limit waits included',
+    labelNames: ['provider'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  }),
+  makeCounterProvider({
+    name: METRIC.providerRequests,
+    help: 'HTTP requests to providers by status code (or network_error, timeout)',
+    labelNames: ['provider', 'status'],
+  }),
+  makeCounterProvider({
+    name: METRIC.providerRateLimited,
+    help: 'Provider calls that had to wait for the shared rate limit, or got a 429',
+    labelNames: ['provider'],
+  }),
+  makeCounterProvider({
+    name: METRIC.rateLimiterFailOpen,
+    help: 'Provider calls let through unthrottled because Redis could not answer',
+    labelNames: ['provider'],
+  }),
+  makeGaugeProvider({ name: METRIC.routings, help: 'Routings by status', labelNames: ['status'] }),
+  makeGaugeProvider({ name: METRIC.queueJobs, help: 'Queue jobs by queue and state', labelNames: ['queue', 'state'] }),
+  makeCounterProvider({ name: METRIC.sweepRuns, help: 'Sweep runs by name and outcome', labelNames: ['name', 'outcome'] }),
 ];

@@ -14,6 +14,7 @@ export const QUEUE_NAMES = Object.values(QUEUE);
 export const JOB = {
   syncRouting: 'sync-routing',
   pollCompany: 'poll-company',
+  runCleanup: 'run-cleanup',
   runSweep: 'run-sweep',
 } as const;
 
@@ -30,6 +31,12 @@ export type SweepName = (typeof SWEEP_NAMES)[number];
 
 export interface RunSweepData {
   name: SweepName;
+  sweepId: string;
+  requestId?: string;
+}
+
+export interface PollCompanyData {
+  companyId: string;
   sweepId: string;
 }
 

@@ -29,6 +29,8 @@ export class Routing {
   @Column('text', { default: 'USD' }) currency: string;
   /** When the current status was entered; finds routings stuck in syncing. */
   @Column({ ...TIMESTAMP, default: () => 'now()' }) statusChangedAt: Date;
+  /** Set by the worker that claimed the routing for a sync attempt; its writes must carry it. */
+  @Column('uuid', { nullable: true, select: false }) claimToken: string | null;
   @CreateDateColumn(TIMESTAMP) createdAt: Date;
   @UpdateDateColumn(TIMESTAMP) updatedAt: Date;
 }

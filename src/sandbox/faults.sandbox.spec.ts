@@ -53,11 +53,14 @@ describe('sandbox: faults, limits, control', () => {
     const h = await stHeaders();
     const st = await fetch(`${sandbox.url}/jpm/v2/tenant/5/jobs`, { headers: h });
     expect(st.status).toBe(503);
+    expect(st.headers.get('retry-after')).toBeNull();
     expect(await st.json()).toMatchObject({ status: 503, title: 'Service Unavailable', traceId: expect.any(String), errors: {} });
     const res = await hcp('/jobs');
     expect(res.status).toBe(502);
     expect(await res.json()).toEqual({ error: { message: expect.any(String) } });
 
+    await control.setFaults('servicetitan', { errorRate: 1, errorRetryAfterSeconds: 3 });
+    expect((await fetch(`${sandbox.url}/jpm/v2/tenant/5/jobs`, { headers: h })).headers.get('retry-after')).toBe('3');
     await control.clearFaults('servicetitan');
     expect((await fetch(`${sandbox.url}/jpm/v2/tenant/5/jobs`, { headers: h })).status).toBe(200);
     expect((await control.stats()).providers.housecallpro.byStatus['502']).toBe(1);

@@ -33,6 +33,10 @@ export function resolveFaults(input: unknown): ActiveFaults | string {
   }
   const retryAfterSeconds = c.retryAfterSeconds ?? 1;
   if (!Number.isInteger(retryAfterSeconds) || retryAfterSeconds < 1) return 'retryAfterSeconds must be an integer >= 1';
+  const errorRetryAfterSeconds = c.errorRetryAfterSeconds ?? null;
+  if (errorRetryAfterSeconds !== null && !(Number.isInteger(errorRetryAfterSeconds) && errorRetryAfterSeconds >= 1)) {
+    return 'errorRetryAfterSeconds must be an integer >= 1';
+  }
 
   let latency = { min: 0, max: 0 };
   if (typeof c.latencyMs === 'number') latency = { min: c.latencyMs, max: c.latencyMs };
@@ -44,6 +48,7 @@ export function resolveFaults(input: unknown): ActiveFaults | string {
   return {
     errorRate: errorRate as number,
     errorStatus,
+    errorRetryAfterSeconds,
     rateLimitRate: rateLimitRate as number,
     retryAfterSeconds,
     latencyMs: latency,
@@ -52,7 +57,9 @@ export function resolveFaults(input: unknown): ActiveFaults | string {
   };
 }
 
-export type InjectedFault = { kind: 'rate_limit'; retryAfterSeconds: number } | { kind: 'error'; status: number };
+export type InjectedFault =
+  | { kind: 'rate_limit'; retryAfterSeconds: number }
+  | { kind: 'error'; status: number; retryAfterSeconds: number | null };
 
 export class FaultInjector {
   private readonly faults = new Map<SandboxProvider, { config: ActiveFaults; rng: Rng }>();
@@ -84,7 +91,9 @@ export class FaultInjector {
     if (f.config.rateLimitRate > 0 && f.rng() < f.config.rateLimitRate) {
       return { kind: 'rate_limit', retryAfterSeconds: f.config.retryAfterSeconds };
     }
-    if (f.config.errorRate > 0 && f.rng() < f.config.errorRate) return { kind: 'error', status: f.config.errorStatus };
+    if (f.config.errorRate > 0 && f.rng() < f.config.errorRate) {
+      return { kind: 'error', status: f.config.errorStatus, retryAfterSeconds: f.config.errorRetryAfterSeconds };
+    }
     return null;
   }
 

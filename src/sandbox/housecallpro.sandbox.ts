@@ -12,6 +12,17 @@ import {
 } from './store';
 
 const DEFAULT_PAGE_SIZE = 10;
+const CUSTOMER_STRING_FIELDS = [
+  'first_name',
+  'last_name',
+  'email',
+  'company',
+  'mobile_number',
+  'home_number',
+  'work_number',
+  'lead_source',
+  'notes',
+];
 const MAX_PAGE_SIZE = 1000;
 
 /** The work_status[] query filter uses its own tokens (providers.md 2.3). */
@@ -25,20 +36,27 @@ const WORK_STATUS_FILTER: Record<string, HcpWorkStatus[]> = {
 
 type FieldErrors = Record<string, string[]>;
 
-function sendError(ctx: RequestContext, status: number, message: string, headers: Record<string, string | number> = {}): void {
+function sendError(
+  ctx: RequestContext,
+  status: number,
+  message: string,
+  headers: Record<string, string | number> = {},
+): void {
   sendJson(ctx.res, status, { error: { message } }, headers);
 }
 
 /** Query values for `name` and `name[]`, as HCP sends arrays as param[]=value. */
 function queryAll(url: URL, name: string): string[] {
-  return [...url.searchParams.getAll(name), ...url.searchParams.getAll(`${name}[]`)].flatMap((v) => v.split(',')).filter(Boolean);
+  return [...url.searchParams.getAll(name), ...url.searchParams.getAll(`${name}[]`)]
+    .flatMap((v) => v.split(','))
+    .filter(Boolean);
 }
 
 function positiveInt(value: string | null, fallback: number): number {
   return value !== null && /^\d+$/.test(value) && Number(value) > 0 ? Number(value) : fallback;
 }
 
-function paginate<T>(url: URL, items: T[], key: string): Record<string, unknown> {
+function paginate<T, R = T>(url: URL, items: T[], key: string, toResponse?: (item: T) => R): Record<string, unknown> {
   const page = positiveInt(url.searchParams.get('page'), 1);
   const pageSize = Math.min(positiveInt(url.searchParams.get('page_size'), DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
   const start = (page - 1) * pageSize;
@@ -47,7 +65,7 @@ function paginate<T>(url: URL, items: T[], key: string): Record<string, unknown>
     page_size: pageSize,
     total_pages: Math.ceil(items.length / pageSize),
     total_items: items.length,
-    [key]: items.slice(start, start + pageSize),
+    [key]: items.slice(start, start + pageSize).map((item) => (toResponse ? toResponse(item) : item)),
   };
 }
 
@@ -114,7 +132,8 @@ function customerMatches(customer: HcpCustomer, q: string): boolean {
   // Short digit runs (house numbers, zips) must not match phone numbers.
   const digits = normalizePhone(q);
   if (digits.length < 7 || /[a-z@]/i.test(q)) return false;
-  return [customer.mobile_number, customer.home_number, customer.work_number].some((p) => normalizePhone(p).includes(digits));
+  const phones = [customer.mobile_number, customer.home_number, customer.work_number];
+  return phones.some((p) => normalizePhone(p).includes(digits));
 }
 
 function addNamed(list: { id: string; name: string }[], name: string | null, prefix: string): void {
@@ -188,7 +207,7 @@ export function housecallProApi(state: SandboxState): ProviderApi {
         const c = company(ctx);
         const q = ctx.url.searchParams.get('q') ?? '';
         const matching = sortItems(ctx.url, [...c.customers.values()].filter((cus) => customerMatches(cus, q)));
-        sendJson(ctx.res, 200, paginate(ctx.url, matching.map((cus) => toCustomerResponse(c, cus)), 'customers'));
+        sendJson(ctx.res, 200, paginate(ctx.url, matching, 'customers', (cus) => toCustomerResponse(c, cus)));
       },
     },
     {
@@ -198,10 +217,12 @@ export function housecallProApi(state: SandboxState): ProviderApi {
         const body = jsonBody(ctx);
         if (!body) return;
         const errors: FieldErrors = {};
-        checkStrings(body, ['first_name', 'last_name', 'email', 'company', 'mobile_number', 'home_number', 'work_number', 'lead_source', 'notes'], errors);
+        checkStrings(body, CUSTOMER_STRING_FIELDS, errors);
         checkStringArray(body, 'tags', errors);
         const addresses = body.addresses ?? [];
-        if (!Array.isArray(addresses) || !addresses.every(isPlainObject)) errors.addresses = ['must be an array of addresses'];
+        if (!Array.isArray(addresses) || !addresses.every(isPlainObject)) {
+          errors.addresses = ['must be an array of addresses'];
+        }
         if (Object.keys(errors).length) return sendJson(ctx.res, 422, { errors });
 
         const c = company(ctx);
@@ -300,7 +321,7 @@ export function housecallProApi(state: SandboxState): ProviderApi {
           work_status: (j) => j.work_status,
           description: (j) => j.description ?? '',
         });
-        sendJson(ctx.res, 200, paginate(url, sorted.map((j) => toHcpJobResponse(c, j)), 'jobs'));
+        sendJson(ctx.res, 200, paginate(url, sorted, 'jobs', (j) => toHcpJobResponse(c, j)));
       },
     },
     {
@@ -329,10 +350,12 @@ export function housecallProApi(state: SandboxState): ProviderApi {
         else {
           for (const f of ['scheduled_start', 'scheduled_end']) {
             const v = schedule[f];
-            if (v !== undefined && v !== null && (typeof v !== 'string' || Number.isNaN(Date.parse(v)))) errors[`schedule.${f}`] = ['is invalid'];
+            const valid = v === undefined || v === null || (typeof v === 'string' && !Number.isNaN(Date.parse(v)));
+            if (!valid) errors[`schedule.${f}`] = ['is invalid'];
           }
         }
-        if (body.invoice_number !== undefined && body.invoice_number !== null && !['string', 'number'].includes(typeof body.invoice_number)) {
+        const invoiceNo = body.invoice_number;
+        if (invoiceNo !== undefined && invoiceNo !== null && !['string', 'number'].includes(typeof invoiceNo)) {
           errors.invoice_number = ['must be a string'];
         }
         if (Object.keys(errors).length) return sendJson(ctx.res, 422, { errors });
@@ -344,9 +367,11 @@ export function housecallProApi(state: SandboxState): ProviderApi {
           return sendError(ctx, 422, `Address ${String(body.address_id)} not found for customer ${customer.id}`);
         }
         let invoiceNumber = optionalString(body.invoice_number);
-        const taken = (n: string) => [...c.jobs.values()].some((j) => j.invoice_number === n);
-        if (invoiceNumber && taken(invoiceNumber)) return sendError(ctx, 422, 'Invoice number has already been taken');
-        while (!invoiceNumber || taken(invoiceNumber)) invoiceNumber = String(c.nextInvoiceNumber++);
+        if (invoiceNumber && c.invoiceNumbers.has(invoiceNumber)) {
+          return sendError(ctx, 422, 'Invoice number has already been taken');
+        }
+        while (!invoiceNumber || c.invoiceNumbers.has(invoiceNumber)) invoiceNumber = String(c.nextInvoiceNumber++);
+        c.invoiceNumbers.add(invoiceNumber);
 
         const items: HcpLineItem[] = (lineItems as Record<string, unknown>[]).map((li) => ({
           name: li.name as string,
@@ -421,7 +446,8 @@ export function housecallProApi(state: SandboxState): ProviderApi {
     authenticate(ctx) {
       const token = /^Token\s+(\S+)\s*$/.exec(ctx.req.headers.authorization ?? '');
       const apiKey = token?.[1];
-      const known = apiKey && (state.hcp.get(apiKey) ?? (state.options.autoRegister ? state.hcp.register(apiKey, true) : null));
+      const known =
+        apiKey && (state.hcp.get(apiKey) ?? (state.options.autoRegister ? state.hcp.register(apiKey, true) : null));
       if (!apiKey || !known) {
         // Missing, unknown and Bearer-style credentials all get the identical body (providers.md 2.1).
         sendJson(ctx.res, 401, { message: 'Unauthorized' });

@@ -3,7 +3,9 @@ import { startSandbox } from './sandbox';
 /** Standalone provider sandbox (`npm run sandbox`), with auto-lifecycle on so referrals visibly progress. */
 async function main(): Promise<void> {
   const port = Number(process.env.SANDBOX_PORT ?? 4010);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`SANDBOX_PORT must be a port number, got ${process.env.SANDBOX_PORT}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`SANDBOX_PORT must be a port number, got ${process.env.SANDBOX_PORT}`);
+  }
   const sandbox = await startSandbox({ port, autoLifecycle: true });
   console.log(`Provider sandbox (ServiceTitan + Housecall Pro) listening on ${sandbox.url}`);
 

@@ -58,7 +58,9 @@ export class SandboxControl {
     return this.call('POST', '/servicetitan/tenants', tenant);
   }
 
-  registerHousecallProCompany(company: HousecallProCompanyRegistration): Promise<{ apiKey: string; companyId: string }> {
+  registerHousecallProCompany(
+    company: HousecallProCompanyRegistration,
+  ): Promise<{ apiKey: string; companyId: string }> {
     return this.call('POST', '/housecallpro/companies', company);
   }
 
@@ -92,8 +94,13 @@ export class SandboxControl {
     return (await this.call<{ requests: RequestLogEntry[] }>('GET', `/requests${qs ? `?${qs}` : ''}`)).requests;
   }
 
-  serviceTitanBookingAction(bookingId: number | string, action: ServiceTitanAction, totalCents?: number): Promise<StLifecycleResult> {
-    return this.call('POST', `/servicetitan/bookings/${encodeURIComponent(String(bookingId))}/${action}`, totalCents === undefined ? {} : { totalCents });
+  serviceTitanBookingAction(
+    bookingId: number | string,
+    action: ServiceTitanAction,
+    totalCents?: number,
+  ): Promise<StLifecycleResult> {
+    const path = `/servicetitan/bookings/${encodeURIComponent(String(bookingId))}/${action}`;
+    return this.call('POST', path, totalCents === undefined ? {} : { totalCents });
   }
 
   convertBooking(bookingId: number | string): Promise<StLifecycleResult> {
@@ -125,7 +132,8 @@ export class SandboxControl {
   }
 
   housecallProJobAction(jobId: string, action: HousecallProAction, totalCents?: number): Promise<HcpLifecycleResult> {
-    return this.call('POST', `/housecallpro/jobs/${encodeURIComponent(jobId)}/${action}`, totalCents === undefined ? {} : { totalCents });
+    const path = `/housecallpro/jobs/${encodeURIComponent(jobId)}/${action}`;
+    return this.call('POST', path, totalCents === undefined ? {} : { totalCents });
   }
 
   scheduleHcpJob(jobId: string): Promise<HcpLifecycleResult> {
@@ -180,7 +188,8 @@ export class SandboxControl {
     const parsed: unknown = text ? JSON.parse(text) : undefined;
     if (!res.ok) {
       const message = (parsed as { error?: string } | undefined)?.error ?? text;
-      throw new SandboxControlError(res.status, parsed, `sandbox control ${method} ${path} failed: ${res.status} ${message}`);
+      const summary = `sandbox control ${method} ${path} failed: ${res.status} ${message}`;
+      throw new SandboxControlError(res.status, parsed, summary);
     }
     return parsed as T;
   }

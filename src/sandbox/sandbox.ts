@@ -125,7 +125,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       if (fault?.kind === 'rate_limit') {
         return api.sendError(ctx, 429, 'Rate limit exceeded', { 'Retry-After': fault.retryAfterSeconds });
       }
-      if (fault?.kind === 'error') return api.sendError(ctx, fault.status, `Injected fault: HTTP ${fault.status}`);
+      if (fault?.kind === 'error') {
+        const headers = fault.retryAfterSeconds ? { 'Retry-After': fault.retryAfterSeconds } : undefined;
+        return api.sendError(ctx, fault.status, `Injected fault: HTTP ${fault.status}`, headers);
+      }
     }
     await match.route.handler(ctx);
   }

@@ -32,6 +32,8 @@ export interface FaultConfig {
   /** Share (0..1) of API calls answered with errorStatus. */
   errorRate?: number;
   errorStatus?: number;
+  /** When set, injected errors carry this Retry-After (seconds); by default they carry none. */
+  errorRetryAfterSeconds?: number;
   /** Share (0..1) of API calls answered with 429 + Retry-After. */
   rateLimitRate?: number;
   retryAfterSeconds?: number;
@@ -46,6 +48,7 @@ export interface FaultConfig {
 export interface ActiveFaults {
   errorRate: number;
   errorStatus: number;
+  errorRetryAfterSeconds: number | null;
   rateLimitRate: number;
   retryAfterSeconds: number;
   latencyMs: { min: number; max: number };

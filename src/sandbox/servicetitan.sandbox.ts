@@ -249,9 +249,21 @@ function validateAddress(value: unknown, errors: Record<string, string[]>): void
   }
   for (const field of [...ADDRESS_REQUIRED, 'unit']) {
     const v = value[field];
-    if (v !== undefined && v !== null && typeof v !== 'string') errors[`$.address.${field}`] = typeError(`$.address.${field}`, 'string');
-    else if (ADDRESS_REQUIRED.includes(field) && isBlank(v)) errors[`Address.${pascal(field)}`] = required(field);
+    if (v !== undefined && v !== null && typeof v !== 'string') {
+      errors[`$.address.${field}`] = typeError(`$.address.${field}`, 'string');
+    } else if (ADDRESS_REQUIRED.includes(field) && isBlank(v)) errors[`Address.${pascal(field)}`] = required(field);
   }
+}
+
+/** `prefix` is "Contacts[0]." inside a booking, "" for a contact posted on its own. */
+function validateContact(c: unknown, prefix: string, jsonPath: string, errors: Record<string, string[]>): void {
+  if (!isPlainObject(c)) {
+    errors[jsonPath] = [`The JSON value could not be converted to Crm.V2.BookingContactInput. Path: ${jsonPath}`];
+    return;
+  }
+  if (isBlank(c.type)) errors[`${prefix}Type`] = required('type');
+  else if (!(CONTACT_TYPES as readonly unknown[]).includes(c.type)) errors[`${prefix}Type`] = notValid(String(c.type));
+  if (isBlank(c.value) || typeof c.value !== 'string') errors[`${prefix}Value`] = required('value');
 }
 
 function validateContacts(value: unknown, errors: Record<string, string[]>): void {
@@ -260,16 +272,7 @@ function validateContacts(value: unknown, errors: Record<string, string[]>): voi
     errors['$.contacts'] = ['The JSON value could not be converted to Crm.V2.BookingContactInput[]. Path: $.contacts'];
     return;
   }
-  value.forEach((c: unknown, i) => {
-    const at = `Contacts[${i}]`;
-    if (!isPlainObject(c)) {
-      errors[`$.contacts[${i}]`] = [`The JSON value could not be converted to Crm.V2.BookingContactInput. Path: $.contacts[${i}]`];
-      return;
-    }
-    if (isBlank(c.type)) errors[`${at}.Type`] = required('type');
-    else if (!CONTACT_TYPES.includes(c.type as (typeof CONTACT_TYPES)[number])) errors[`${at}.Type`] = notValid(String(c.type));
-    if (isBlank(c.value) || typeof c.value !== 'string') errors[`${at}.Value`] = required('value');
-  });
+  value.forEach((c: unknown, i) => validateContact(c, `Contacts[${i}].`, `$.contacts[${i}]`, errors));
 }
 
 /** Returns field errors, empty when valid. `partial` is for PATCH, where nothing is required. */
@@ -287,14 +290,18 @@ function validateBookingBody(body: Record<string, unknown>, partial: boolean): R
   if (typeof body.customerType === 'string' && !CUSTOMER_TYPES.includes(body.customerType)) {
     errors.CustomerType = notValid(body.customerType);
   }
-  if (typeof body.priority === 'string' && !PRIORITIES.includes(body.priority)) errors.Priority = notValid(body.priority);
+  if (typeof body.priority === 'string' && !PRIORITIES.includes(body.priority)) {
+    errors.Priority = notValid(body.priority);
+  }
   validateAddress(body.address, errors);
   validateContacts(body.contacts, errors);
   if (!partial && Object.keys(errors).length === 0) {
     // Docs: "a name and either an address or phone number/email are required".
     const contacts = (body.contacts as { type: string }[] | undefined) ?? [];
     const reachable = contacts.some((c) => c.type !== 'Fax');
-    if (!body.address && !reachable) errors.Address = ['Either an address or a phone number/email contact is required.'];
+    if (!body.address && !reachable) {
+      errors.Address = ['Either an address or a phone number/email contact is required.'];
+    }
   }
   return errors;
 }
@@ -370,7 +377,8 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
     const ids = pathInts(ctx, ['id']);
     if (!ids) return null;
     const booking = state.st.bookings.get(ids.id);
-    if (!booking || booking.tenantId !== tenant || (bookingProviderId !== null && booking.bookingProviderId !== bookingProviderId)) {
+    const otherProvider = bookingProviderId !== null && booking?.bookingProviderId !== bookingProviderId;
+    if (!booking || booking.tenantId !== tenant || otherProvider) {
       sendProblem(ctx, 404, {}, `Booking with ID ${ids.id} not found`);
       return null;
     }
@@ -396,7 +404,7 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
   function contactsPage(ctx: RequestContext, booking: StBooking): void {
     const q = new Query(ctx.url);
     const contacts = booking.contacts.map((c) => ({ ...c, createdOn: c.modifiedOn }));
-    sendPage(ctx, q, contacts, [], (c) => ({ id: c.id, type: c.type, value: c.value, memo: c.memo, modifiedOn: c.modifiedOn }));
+    sendPage(ctx, q, contacts, [], ({ id, type, value, memo, modifiedOn }) => ({ id, type, value, memo, modifiedOn }));
   }
 
   function newContact(input: Record<string, unknown>, now: string): StContact {
@@ -521,7 +529,8 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
         }
         const fields = ['source', 'name', 'summary', 'externalId', 'isFirstTimeClient', 'customerType', 'campaignId'];
         fields.push('businessUnitId', 'jobTypeId', 'priority', 'uploadedImages');
-        for (const field of fields) if (body[field] !== undefined) (booking as unknown as Record<string, unknown>)[field] = body[field];
+        const target = booking as unknown as Record<string, unknown>;
+        for (const field of fields) if (body[field] !== undefined) target[field] = body[field];
         if (body.address !== undefined) booking.address = toAddress(body.address);
         if (typeof body.start === 'string') booking.start = new Date(body.start).toISOString();
         booking.modifiedOn = isoNow();
@@ -547,11 +556,8 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
         const body = jsonBody(ctx);
         if (!body) return;
         const errors: Record<string, string[]> = {};
-        validateContacts([body], errors);
-        if (Object.keys(errors).length) {
-          const renamed = Object.fromEntries(Object.entries(errors).map(([k, v]) => [k.replace(/^\$?\.?Contacts\[0\]\.?/i, '') || '$', v]));
-          return sendProblem(ctx, 400, renamed);
-        }
+        validateContact(body, '', '$', errors);
+        if (Object.keys(errors).length) return sendProblem(ctx, 400, errors);
         const contact = newContact(body, isoNow());
         booking.contacts.push(contact);
         sendJson(ctx.res, 200, contact);
@@ -598,7 +604,8 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
         ]);
         const ids = q.ids('ids');
         if (ids) filters.push((j) => ids.includes(j.id));
-        for (const field of ['bookingId', 'customerId', 'locationId', 'invoiceId', 'campaignId', 'businessUnitId', 'jobTypeId'] as const) {
+        const idFilters = ['bookingId', 'customerId', 'locationId', 'invoiceId', 'campaignId', 'businessUnitId', 'jobTypeId'];
+        for (const field of idFilters as (keyof StJobRecord)[]) {
           const v = q.int(field);
           if (v !== undefined) filters.push((j) => j[field] === v);
         }
@@ -621,7 +628,9 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
         const ints = pathInts(ctx, ['tenant', 'id']);
         if (!ints) return;
         const job = state.st.jobs.get(ints.id);
-        if (!job || job.tenantId !== String(ints.tenant)) return sendProblem(ctx, 404, {}, `Job with ID ${ints.id} not found`);
+        if (!job || job.tenantId !== String(ints.tenant)) {
+          return sendProblem(ctx, 404, {}, `Job with ID ${ints.id} not found`);
+        }
         sendJson(ctx.res, 200, toJobResponse(job));
       },
     },
@@ -672,9 +681,12 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
       if (!check.ok) {
         if (check.reason === 'expired') {
           const at = new Date(check.expiredAt ?? 0).toUTCString();
-          return unauthorized(`The token expired at '${at}'`, `Bearer error="invalid_token", error_description="The token expired at '${at}'"`);
+          const description = `The token expired at '${at}'`;
+          return unauthorized(description, `Bearer error="invalid_token", error_description="${description}"`);
         }
-        if (check.reason === 'tenant_forbidden') return unauthorized(`The client is not connected to tenant ${ctx.params.tenant}`);
+        if (check.reason === 'tenant_forbidden') {
+          return unauthorized(`The client is not connected to tenant ${ctx.params.tenant}`);
+        }
         return unauthorized('The access token is invalid', 'Bearer error="invalid_token"');
       }
       const appKey = ctx.req.headers['st-app-key'];

@@ -201,6 +201,8 @@ export interface HcpCompany {
   tags: { id: string; name: string }[];
   leadSources: { id: string; name: string }[];
   nextInvoiceNumber: number;
+  /** Invoice numbers are unique per company. */
+  invoiceNumbers: Set<string>;
   seq: number;
 }
 
@@ -221,6 +223,7 @@ export class HousecallProStore {
       tags: [],
       leadSources: [],
       nextInvoiceNumber: 1,
+      invoiceNumbers: new Set(),
       seq: 0,
     };
     this.companies.set(apiKey, company);

@@ -1,9 +1,16 @@
 import { Module } from '@nestjs/common';
 
+import { CompaniesModule } from '../companies/companies.module';
+import { PollingService } from '../polling/polling.service';
+import { ProvidersModule } from '../providers/providers.module';
+import { ProviderRateLimiter } from './provider-rate-limiter';
+import { SweepsService } from './sweeps.service';
 import { SyncProducer } from './sync.producer';
+import { SyncService } from './sync.service';
 
 @Module({
-  providers: [SyncProducer],
-  exports: [SyncProducer],
+  imports: [ProvidersModule, CompaniesModule],
+  providers: [SyncProducer, SyncService, ProviderRateLimiter, SweepsService, PollingService],
+  exports: [SyncProducer, SyncService, ProviderRateLimiter, SweepsService, PollingService],
 })
 export class SyncModule {}

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  IsArray,
   IsBoolean,
   IsIn,
   IsNotEmptyObject,
@@ -14,6 +15,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 
+import { IsOptionalNonNull } from '../../common/validation';
 import { PROVIDER_TYPES, ProviderType } from '../../providers/field-service-provider';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -50,6 +52,7 @@ export class CreateCompanyDto {
   @ApiPropertyOptional({ type: [String], example: ['electrical'], description: 'Empty: accepts every trade' })
   @IsOptional()
   @Transform(lowerTrimEach)
+  @IsArray()
   @ArrayMaxSize(50)
   @IsString({ each: true })
   @Length(1, 50, { each: true })
@@ -57,6 +60,7 @@ export class CreateCompanyDto {
 
   @ApiPropertyOptional({ type: [String], example: ['78701', '78702'], description: 'Five-digit ZIPs; empty: serves everywhere' })
   @IsOptional()
+  @IsArray()
   @ArrayMaxSize(2000)
   @IsString({ each: true })
   @Matches(/^\d{5}$/, { each: true, message: 'each value must be a five-digit ZIP' })
@@ -64,6 +68,7 @@ export class CreateCompanyDto {
 
   @ApiPropertyOptional({ type: ProviderConfigDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => ProviderConfigDto)
   provider?: ProviderConfigDto;
@@ -71,27 +76,29 @@ export class CreateCompanyDto {
 
 export class UpdateCompanyDto {
   @ApiPropertyOptional({ maxLength: 200 })
-  @IsOptional()
+  @IsOptionalNonNull()
   @Transform(trim)
   @IsString()
   @Length(1, 200)
   name?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsBoolean()
   isActive?: boolean;
 
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @IsOptionalNonNull()
   @Transform(lowerTrimEach)
+  @IsArray()
   @ArrayMaxSize(50)
   @IsString({ each: true })
   @Length(1, 50, { each: true })
   trades?: string[];
 
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @IsOptionalNonNull()
+  @IsArray()
   @ArrayMaxSize(2000)
   @IsString({ each: true })
   @Matches(/^\d{5}$/, { each: true, message: 'each value must be a five-digit ZIP' })
@@ -99,6 +106,7 @@ export class UpdateCompanyDto {
 
   @ApiPropertyOptional({ type: ProviderConfigDto, nullable: true, description: '`null` removes the provider' })
   @ValidateIf((_, v) => v !== undefined && v !== null)
+  @IsObject()
   @ValidateNested()
   @Type(() => ProviderConfigDto)
   provider?: ProviderConfigDto | null;

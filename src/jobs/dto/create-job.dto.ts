@@ -21,6 +21,9 @@ import { US_STATES, ZIP_PATTERN } from '../../common/contact';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const upperTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
+// UUIDs compare as text in code (routing targets, ownership checks): one spelling, lower case.
+const lowerUuid = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.toLowerCase() : Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.toLowerCase() : v)) : value;
 
 export class HomeownerDto {
   @ApiProperty({ example: 'Jane', maxLength: 100 })
@@ -91,10 +94,12 @@ export class AddressDto {
 
 export class CreateJobDto {
   @ApiProperty({ format: 'uuid', description: 'The referring company' })
+  @Transform(lowerUuid)
   @IsUUID()
   companyId: string;
 
   @ApiProperty({ format: 'uuid', description: "A technician of the referring company" })
+  @Transform(lowerUuid)
   @IsUUID()
   technicianId: string;
 
@@ -127,6 +132,7 @@ export class CreateJobDto {
 
   @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'Send to exactly these companies instead of the routing rules' })
   @IsOptional()
+  @Transform(lowerUuid)
   @IsArray()
   @ArrayMaxSize(50)
   @ArrayUnique()

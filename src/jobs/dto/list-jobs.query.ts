@@ -1,13 +1,17 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsDate, IsIn, IsOptional, IsString, IsUUID, Length, MinDate } from 'class-validator';
 
 import { PageQuery } from '../../common/pagination';
 import { JOB_STATUSES, JobStatus } from '../job-status';
 
+// JavaScript dates reach back to 271821 BC, PostgreSQL's to 4713 BC: refuse what the database would.
+const EARLIEST = new Date('0001-01-01T00:00:00Z');
+
 export class ListJobsQuery extends PageQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'The referring company' })
   @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
   @IsUUID()
   companyId?: string;
 
@@ -26,11 +30,13 @@ export class ListJobsQuery extends PageQuery {
   @IsOptional()
   @Type(() => Date)
   @IsDate({ message: 'must be an ISO 8601 date-time' })
+  @MinDate(EARLIEST, { message: 'must not be before year 1' })
   createdFrom?: Date;
 
   @ApiPropertyOptional({ format: 'date-time' })
   @IsOptional()
   @Type(() => Date)
   @IsDate({ message: 'must be an ISO 8601 date-time' })
+  @MinDate(EARLIEST, { message: 'must not be before year 1' })
   createdTo?: Date;
 }

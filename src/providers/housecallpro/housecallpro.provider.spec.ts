@@ -150,12 +150,12 @@ describe('HousecallProProvider against the sandbox', () => {
     // A new phone number: the phone search finds nothing, the email search finds the customer.
     const byEmail = referral(3, { routingId: 'routing-3b', homeowner: { firstName: 'Grace', lastName: 'Hopper3', phone: '5125559999', email: 'GRACE3@example.com' } });
     await provider.createReferral({ credentials, referral: byEmail });
-    // Phone 5125550003 contains "555000" but a different person with "grace30@" must not match "grace3@".
-    const stranger = referral(30, { homeowner: { firstName: 'Other', lastName: 'Person', phone: '5125550030', email: 'grace30@example.com' } });
+    // q is a substring search: "grace3@example.co" hits grace3@example.com, which is someone else.
+    const stranger = referral(31, { homeowner: { firstName: 'Other', lastName: 'Person', phone: '5125550300', email: 'grace3@example.co' } });
     await provider.createReferral({ credentials, referral: stranger });
 
     const records = await control.housecallProRecords();
-    expect(records.customers.map((c) => c.email).sort()).toEqual(['grace30@example.com', 'grace3@example.com']);
+    expect(records.customers.map((c) => c.email).sort()).toEqual(['grace3@example.co', 'grace3@example.com']);
     expect(records.jobs).toHaveLength(3);
   });
 
@@ -302,6 +302,7 @@ describe('HousecallProProvider against the sandbox', () => {
       });
       expect(statuses).toHaveLength(100);
       expect(statuses.find((s) => s.externalId === ids[1])?.status).toBe('scheduled');
+      expect(await routes()).toEqual({ 'GET /jobs': 5, 'GET /jobs/{id}': 1 });
     });
   });
 });

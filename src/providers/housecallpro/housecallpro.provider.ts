@@ -28,7 +28,7 @@ import { HcpCustomer, HcpJob } from './housecallpro.types';
 
 // A phone or email search that needs more pages than this is not a search for one homeowner.
 const MAX_SEARCH_PAGES = 5;
-// Below this many jobs, per-id reads cannot lose to a list scan (which costs at least one call).
+// For one or two jobs a probing list page saves at most one call and can cost one more: read them by id.
 const MIN_JOBS_FOR_LIST_SCAN = 3;
 const CONCURRENCY = 4;
 

@@ -1,9 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
 
 import { PageQuery } from '../../common/pagination';
 import { PROVIDER_TYPES, ProviderType } from '../../providers/field-service-provider';
 import { ROUTING_STATUSES, RoutingStatus } from '../routing-status';
+
+const lower = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value);
 
 export class ListRoutingsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: ROUTING_STATUSES })
@@ -13,6 +16,7 @@ export class ListRoutingsQuery extends PageQuery {
 
   @ApiPropertyOptional({ format: 'uuid', description: 'The receiving company' })
   @IsOptional()
+  @Transform(lower)
   @IsUUID()
   companyId?: string;
 
@@ -23,6 +27,7 @@ export class ListRoutingsQuery extends PageQuery {
 
   @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()
+  @Transform(lower)
   @IsUUID()
   jobId?: string;
 }

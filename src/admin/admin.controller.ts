@@ -1,0 +1,78 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Queue } from 'bullmq';
+import { Request } from 'express';
+
+import { Roles } from '../auth/caller';
+import { ValidationError } from '../common/errors';
+import { ApiProblems } from '../common/openapi';
+import { QUEUE, SWEEP_NAMES, SweepName } from '../queue/queues';
+import { SweepsService } from '../sync/sweeps.service';
+
+class SweepRunResponse {
+  @ApiProperty({ enum: SWEEP_NAMES }) name: SweepName;
+  @ApiProperty({ format: 'uuid' }) sweepId: string;
+}
+
+class QueueCountsResponse {
+  @ApiProperty({ example: 'sync' }) name: string;
+  @ApiProperty() waiting: number;
+  @ApiProperty() active: number;
+  @ApiProperty() delayed: number;
+  @ApiProperty() failed: number;
+  @ApiProperty() completed: number;
+  @ApiProperty({ description: 'Waiting jobs with a priority' }) prioritized: number;
+}
+
+@ApiTags('operations')
+@ApiBearerAuth()
+@Roles('admin')
+@Controller('admin')
+export class AdminController {
+  private readonly queues: Queue[];
+
+  constructor(
+    private readonly sweeps: SweepsService,
+    @InjectQueue(QUEUE.sync) sync: Queue,
+    @InjectQueue(QUEUE.poll) poll: Queue,
+    @InjectQueue(QUEUE.retry) retry: Queue,
+    @InjectQueue(QUEUE.cleanup) cleanup: Queue,
+    @InjectQueue(QUEUE.default) defaultQueue: Queue,
+  ) {
+    this.queues = [sync, poll, retry, cleanup, defaultQueue];
+  }
+
+  @Post('sweeps/:name/run')
+  @HttpCode(202)
+  @ApiParam({ name: 'name', enum: SWEEP_NAMES })
+  @ApiAcceptedResponse({ type: SweepRunResponse, description: 'Enqueued through the same path as the cron' })
+  @ApiProblems(400, 401, 403)
+  async runSweep(@Param('name') name: string, @Req() req: Request & { id?: string }): Promise<SweepRunResponse> {
+    if (!(SWEEP_NAMES as readonly string[]).includes(name)) {
+      throw new ValidationError([{ field: 'name', message: `must be one of ${SWEEP_NAMES.join(', ')}` }]);
+    }
+    const sweepId = await this.sweeps.trigger(name as SweepName, req.id ? String(req.id) : undefined);
+    return { name: name as SweepName, sweepId };
+  }
+
+  @Get('queues')
+  @ApiOkResponse({ type: [QueueCountsResponse] })
+  @ApiProblems(401, 403)
+  async queueCounts(): Promise<QueueCountsResponse[]> {
+    return Promise.all(
+      this.queues.map(async (queue) => {
+        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+        return {
+          name: queue.name,
+          waiting: c.waiting ?? 0,
+          active: c.active ?? 0,
+          delayed: c.delayed ?? 0,
+          failed: c.failed ?? 0,
+          completed: c.completed ?? 0,
+          prioritized: c.prioritized ?? 0,
+        };
+      }),
+    );
+  }
+}

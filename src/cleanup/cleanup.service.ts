@@ -1,0 +1,88 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+import { AppConfig } from '../config/app-config';
+import { IdempotencyService } from '../jobs/idempotency.service';
+
+const ARCHIVE_BATCH_SIZE = 500;
+
+export interface CleanupResult {
+  archivedJobs: number;
+  expiredIdempotencyKeys: number;
+  rescuedRoutings: number;
+}
+
+/** The daily cleanup: archive old finished jobs, expire idempotency keys, rescue stuck syncs. */
+@Injectable()
+export class CleanupService {
+  private readonly logger = new Logger(CleanupService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly idempotency: IdempotencyService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async run(now = new Date()): Promise<CleanupResult> {
+    const rescuedRoutings = await this.rescueStuckRoutings();
+    const expiredIdempotencyKeys = await this.idempotency.expire();
+    const archivedJobs = await this.archiveFinishedJobs(now);
+    const result = { archivedJobs, expiredIdempotencyKeys, rescuedRoutings };
+    this.logger.log(result, 'Cleanup finished');
+    return result;
+  }
+
+  /**
+   * Copies finished jobs older than ARCHIVE_AFTER_DAYS with their routings and events to the archive
+   * tables and deletes them, ARCHIVE_BATCH_SIZE jobs per transaction, until none is left.
+   */
+  async archiveFinishedJobs(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.config.archiveAfterDays * 86_400_000);
+    let total = 0;
+    for (;;) {
+      const archived = await this.db.transaction(async (m) => {
+        const batch: { id: string }[] = await m.query(
+          `SELECT id FROM jobs WHERE finished_at < $1 AND status IN ('completed', 'canceled')
+            ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+          [cutoff, ARCHIVE_BATCH_SIZE],
+        );
+        if (!batch.length) return 0;
+        const ids = batch.map((r) => r.id);
+        await m.query(`INSERT INTO archived_jobs SELECT *, now() FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
+        await m.query(`INSERT INTO archived_routings SELECT *, now() FROM routings WHERE job_id = ANY($1::uuid[])`, [ids]);
+        await m.query(
+          `INSERT INTO archived_routing_events SELECT e.*, now() FROM routing_events e
+             JOIN routings r ON r.id = e.routing_id WHERE r.job_id = ANY($1::uuid[])`,
+          [ids],
+        );
+        // Routings and their events go with the job (ON DELETE CASCADE).
+        await m.query(`DELETE FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
+        return ids.length;
+      });
+      total += archived;
+      if (archived < ARCHIVE_BATCH_SIZE) return total;
+    }
+  }
+
+  /** Routings left in `syncing` by a worker that died go back to `failed`, due now, so they are retried. */
+  async rescueStuckRoutings(): Promise<number> {
+    return this.db.transaction(async (m) => {
+      const [rows] = (await m.query(
+        `UPDATE routings SET status = 'failed', next_retry_at = now(), claim_token = NULL,
+                last_error = 'sync attempt abandoned (worker stopped); will retry', status_changed_at = now(), updated_at = now()
+          WHERE status = 'syncing' AND status_changed_at < now() - $1 * interval '1 millisecond'
+          RETURNING id`,
+        [this.config.syncStaleAfterMs],
+      )) as [{ id: string }[], number];
+      if (rows.length) {
+        await m.query(
+          `INSERT INTO routing_events (routing_id, type, outcome, message)
+           SELECT unnest($1::uuid[]), 'rescued', 'failed', 'stuck in syncing; returned to failed for a retry'`,
+          [rows.map((r) => r.id)],
+        );
+      }
+      return rows.length;
+    });
+  }
+}

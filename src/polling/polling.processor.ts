@@ -1,0 +1,25 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnModuleInit } from '@nestjs/common';
+import { Job } from 'bullmq';
+
+import { AppConfig } from '../config/app-config';
+import { PollCompanyData, QUEUE } from '../queue/queues';
+import { PollingService } from './polling.service';
+
+@Processor(QUEUE.poll)
+export class PollingProcessor extends WorkerHost implements OnModuleInit {
+  constructor(
+    private readonly polling: PollingService,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onModuleInit(): void {
+    this.worker.concurrency = this.config.concurrency.poll;
+  }
+
+  process(job: Job<PollCompanyData>) {
+    return this.polling.pollCompany(job.data.companyId);
+  }
+}

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import Redis from 'ioredis';
+import { Counter } from 'prom-client';
+
+import { AppConfig } from '../config/app-config';
+import { RateLimit } from '../config/env';
+import { METRIC } from '../metrics/metrics';
+import { ProviderType } from '../providers/field-service-provider';
+import { REDIS } from '../redis/redis.module';
+
+/**
+ * One atomic decision per call, on Redis's clock, shared by every worker process:
+ *  - a cooldown set after a provider 429 blocks the whole account;
+ *  - sliding windows of one minute and one hour (a sorted set of call times) cap the rates;
+ *  - GCRA spaces calls at perMinute/60 per second once `burst` calls were spent at once.
+ * Returns 0 and records the call when it may go now, else how many ms to wait.
+ */
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local perMinute, perHour, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local wait = 0
+local cooldown = tonumber(redis.call('GET', KEYS[3]) or '0')
+if cooldown > now then wait = cooldown - now end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 3600000)
+if redis.call('ZCARD', KEYS[1]) >= perHour then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  wait = math.max(wait, tonumber(oldest[2]) + 3600000 - now + 1)
+end
+local inMinute = redis.call('ZRANGEBYSCORE', KEYS[1], now - 59999, '+inf', 'WITHSCORES')
+local count = #inMinute / 2
+if count >= perMinute then
+  -- the call that must leave the window before ours fits
+  local idx = (count - perMinute) * 2 + 2
+  wait = math.max(wait, tonumber(inMinute[idx]) + 60000 - now)
+end
+local interval = 60000 / perMinute
+local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tat < now then tat = now end
+local allowAt = tat + interval - burst * interval
+if allowAt > now then wait = math.max(wait, math.ceil(allowAt - now)) end
+if wait > 0 then return wait end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], 3600000)
+redis.call('SET', KEYS[2], tostring(tat + interval), 'PX', math.ceil(burst * interval + 60000))
+return 0`;
+
+const COOL_DOWN = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local untilMs = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if untilMs > current then redis.call('SET', KEYS[1], tostring(untilMs), 'PX', ARGV[1]) end
+return untilMs`;
+
+/** The shared per-account limit of SPEC section 6: calls wait for their slot instead of failing. */
+@Injectable()
+export class ProviderRateLimiter {
+  private readonly logger = new Logger(ProviderRateLimiter.name);
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly config: AppConfig,
+    @InjectMetric(METRIC.providerRateLimited) private readonly rateLimited: Counter,
+    @InjectMetric(METRIC.rateLimiterFailOpen) private readonly failOpen: Counter,
+  ) {}
+
+  limitsFor(provider: ProviderType): RateLimit {
+    return this.config.rateLimits[provider];
+  }
+
+  /** Resolves when the account may make one more call (or at `deadline`, after which the caller gives up). */
+  async acquire(provider: ProviderType, account: string, deadline = Number.POSITIVE_INFINITY): Promise<void> {
+    const limit = this.limitsFor(provider);
+    const keys = this.keys(provider, account);
+    let throttled = false;
+    for (;;) {
+      let waitMs: number;
+      try {
+        waitMs = Number(
+          await this.redis.eval(ACQUIRE, 3, keys.calls, keys.tat, keys.cooldown, limit.perMinute, limit.perHour, limit.burst, randomUUID()),
+        );
+      } catch (error) {
+        // Fail open: a Redis outage must not stop syncing; the provider's own 429s still protect it.
+        this.failOpen.inc({ provider });
+        this.logger.warn({ provider, err: (error as Error).message }, 'Provider rate limiter unavailable; call proceeds unthrottled');
+        return;
+      }
+      if (waitMs <= 0) return;
+      if (!throttled) {
+        throttled = true;
+        this.rateLimited.inc({ provider });
+      }
+      if (Date.now() + waitMs > deadline) throw new Error('rate limit wait exceeds the job time limit');
+      await sleep(Math.min(waitMs, 10_000) + Math.floor(Math.random() * 20));
+    }
+  }
+
+  /** After a provider 429: the whole account waits `ms` before its next call. */
+  async coolDown(provider: ProviderType, account: string, ms: number): Promise<void> {
+    if (ms <= 0) return;
+    try {
+      await this.redis.eval(COOL_DOWN, 1, this.keys(provider, account).cooldown, Math.ceil(ms));
+    } catch (error) {
+      this.logger.warn({ provider, err: (error as Error).message }, 'Could not record provider cooldown');
+    }
+  }
+
+  private keys(provider: ProviderType, account: string) {
+    const base = `ratelimit:provider:${provider}:${account}`;
+    return { calls: `${base}:calls`, tat: `${base}:tat`, cooldown: `${base}:cooldown` };
+  }
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
+import { Counter } from 'prom-client';
+
+import { AppConfig } from '../config/app-config';
+import { METRIC } from '../metrics/metrics';
+import { PollingService } from '../polling/polling.service';
+import { JOB, PRIORITY, QUEUE, RunSweepData, SweepName, syncJob } from '../queue/queues';
+import { REDIS } from '../redis/redis.module';
+import { SyncService } from './sync.service';
+
+// Replicas fire the same cron within moments of each other; the first one takes the tick.
+const TICK_LOCK_MS = 5_000;
+
+/**
+ * Sweeps only enqueue work. A trigger (cron or admin API) adds one `run-sweep` job to the default
+ * queue; its processor selects the due rows and enqueues one job per routing or company.
+ */
+@Injectable()
+export class SweepsService {
+  private readonly logger = new Logger(SweepsService.name);
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly config: AppConfig,
+    private readonly sync: SyncService,
+    private readonly polling: PollingService,
+    @InjectQueue(QUEUE.default) private readonly defaultQueue: Queue,
+    @InjectQueue(QUEUE.sync) private readonly syncQueue: Queue,
+    @InjectQueue(QUEUE.poll) private readonly pollQueue: Queue,
+    @InjectQueue(QUEUE.cleanup) private readonly cleanupQueue: Queue,
+    @InjectMetric(METRIC.sweepRuns) private readonly sweepRuns: Counter,
+  ) {}
+
+  /** Cron path: at most one trigger per sweep per tick across the cluster. */
+  async triggerFromCron(name: SweepName): Promise<string | null> {
+    const acquired = await this.redis.set(`sweep-tick:${name}`, '1', 'PX', TICK_LOCK_MS, 'NX').catch(() => null);
+    if (acquired !== 'OK') return null;
+    return this.trigger(name);
+  }
+
+  /** Enqueues one run of the sweep; used by the cron and by `POST /api/admin/sweeps/:name/run`. */
+  async trigger(name: SweepName, requestId?: string): Promise<string> {
+    const sweepId = randomUUID();
+    await this.defaultQueue.add(JOB.runSweep, { name, sweepId, requestId } satisfies RunSweepData, {
+      jobId: `sweep_${name}_${sweepId}`,
+      priority: name === 'retry' ? PRIORITY.high : name === 'sync' ? PRIORITY.medium : PRIORITY.low,
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 100 },
+    });
+    return sweepId;
+  }
+
+  /** The body of a sweep: select due rows, enqueue their work. Returns how many jobs were enqueued. */
+  async run(data: RunSweepData): Promise<number> {
+    try {
+      const enqueued = await this.enqueueWork(data);
+      this.sweepRuns.inc({ name: data.name, outcome: 'success' });
+      this.logger.log({ sweep: data.name, sweepId: data.sweepId, requestId: data.requestId, enqueued }, 'Sweep ran');
+      return enqueued;
+    } catch (error) {
+      this.sweepRuns.inc({ name: data.name, outcome: 'error' });
+      throw error;
+    }
+  }
+
+  private async enqueueWork({ name, sweepId }: RunSweepData): Promise<number> {
+    switch (name) {
+      case 'sync': {
+        const ids = await this.sync.pendingRoutingIds(this.config.batchSize.sync);
+        await this.syncQueue.addBulk(ids.map((id) => syncJob(id, PRIORITY.medium)));
+        return ids.length;
+      }
+      case 'retry': {
+        const due = await this.sync.dueRetries(this.config.batchSize.retry);
+        for (const routing of due) await this.sync.enqueueRetry(routing.id, routing.nextRetryAt);
+        return due.length;
+      }
+      case 'poll': {
+        const companies = await this.polling.companiesToPoll();
+        await this.pollQueue.addBulk(
+          companies.map((companyId) => ({
+            name: JOB.pollCompany,
+            data: { companyId, sweepId },
+            opts: { jobId: `poll_${companyId}_${sweepId}`, priority: PRIORITY.low },
+          })),
+        );
+        return companies.length;
+      }
+      case 'cleanup':
+        await this.cleanupQueue.add(JOB.runCleanup, { sweepId }, { jobId: `cleanup_${sweepId}`, priority: PRIORITY.low });
+        return 1;
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger, OnModuleInit } from '@nestjs/common';
+import { Job } from 'bullmq';
+
+import { AppConfig } from '../config/app-config';
+import { QUEUE, SyncRoutingData } from '../queue/queues';
+import { SyncOutcome, SyncService } from './sync.service';
+
+/** One sync attempt per job (thin: the routing row holds the state and the retry schedule). */
+function attemptSync(sync: SyncService, config: AppConfig, job: Job<SyncRoutingData>): Promise<SyncOutcome> {
+  // The task time limit (SPEC section 7) counts from when the job was queued, with a minute's grace for old jobs.
+  const deadline = Math.max(job.timestamp + config.syncJobTimeoutMs, Date.now() + 60_000);
+  return sync.syncRouting(job.data.routingId, { requestId: job.data.requestId, deadline });
+}
+
+@Processor(QUEUE.sync)
+export class SyncProcessor extends WorkerHost implements OnModuleInit {
+  private readonly logger = new Logger(SyncProcessor.name);
+
+  constructor(
+    private readonly sync: SyncService,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onModuleInit(): void {
+    this.worker.concurrency = this.config.concurrency.sync;
+  }
+
+  process(job: Job<SyncRoutingData>): Promise<SyncOutcome> {
+    return attemptSync(this.sync, this.config, job);
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<SyncRoutingData> | undefined, error: Error): void {
+    // The routing stays claimed; the cleanup sweep rescues it after the stale timeout.
+    this.logger.error({ routingId: job?.data.routingId, err: error.message }, 'Sync job failed');
+  }
+}
+
+/** Retries (delayed per routing, or re-enqueued by the retry sweep) run at high priority on their own queue. */
+@Processor(QUEUE.retry)
+export class RetryProcessor extends WorkerHost implements OnModuleInit {
+  private readonly logger = new Logger(RetryProcessor.name);
+
+  constructor(
+    private readonly sync: SyncService,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onModuleInit(): void {
+    this.worker.concurrency = this.config.concurrency.sync;
+  }
+
+  process(job: Job<SyncRoutingData>): Promise<SyncOutcome> {
+    return attemptSync(this.sync, this.config, job);
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<SyncRoutingData> | undefined, error: Error): void {
+    this.logger.error({ routingId: job?.data.routingId, err: error.message }, 'Retry job failed');
+  }
+}
