@@ -4,7 +4,9 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { DestinationStream } from 'pino';
 
+import { mountBullBoard } from './admin/bull-board';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { validationPipe } from './common/validation';
@@ -12,8 +14,11 @@ import { AppConfig } from './config/app-config';
 import { runsApi } from './config/app-mode';
 
 /** Builds the application for the configured mode; main.ts and the e2e tests share it. */
-export async function createApp(config: AppConfig): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
+export async function createApp(
+  config: AppConfig,
+  options: { logDestination?: DestinationStream } = {},
+): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config, options), {
     bufferLogs: true,
     bodyParser: false,
   });
@@ -48,6 +53,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
         .build(),
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+    mountBullBoard(app);
   }
   return app;
 }

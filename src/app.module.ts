@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { DestinationStream } from 'pino';
 
 import { ApiModule } from './api.module';
 import { AppConfig } from './config/app-config';
@@ -14,12 +15,12 @@ import { WorkerModule } from './worker.module';
 
 @Module({})
 export class AppModule {
-  static forConfig(config: AppConfig): DynamicModule {
+  static forConfig(config: AppConfig, options: { logDestination?: DestinationStream } = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggingModule,
+        LoggingModule.forRoot(options.logDestination),
         DatabaseModule,
         RedisModule,
         QueueModule,

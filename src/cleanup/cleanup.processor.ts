@@ -1,5 +1,8 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 
+import { Job } from 'bullmq';
+
+import { withLogContext } from '../logging/log-context';
 import { QUEUE } from '../queue/queues';
 import { CleanupService } from './cleanup.service';
 
@@ -9,7 +12,7 @@ export class CleanupProcessor extends WorkerHost {
     super();
   }
 
-  process() {
-    return this.cleanup.run();
+  process(job: Job<{ sweepId: string }>) {
+    return withLogContext({ sweepId: job.data.sweepId, queue: job.queueName }, () => this.cleanup.run());
   }
 }

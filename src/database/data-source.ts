@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 
-import { DataSource, DataSourceOptions } from 'typeorm';
+import { DataSourceOptions } from 'typeorm';
 
-import { AppConfig } from '../config/app-config';
 import { ApiKey } from '../auth/api-key.entity';
 import { Company } from '../companies/company.entity';
 import { Technician } from '../companies/technician.entity';
@@ -29,6 +28,3 @@ export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourc
     extra: { max: poolSize, application_name: 'tradeengage' },
   };
 }
-
-// For the TypeORM CLI (`npm run migration:generate`).
-export default new DataSource(dataSourceOptions(AppConfig.fromProcessEnv().databaseUrl));

@@ -1,21 +1,39 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiParam, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorFunction, TypeOrmHealthIndicator } from '@nestjs/terminus';
 
 import { Public } from '../auth/caller';
+import { NotFoundError } from '../common/errors';
+import { ProvidersHealthIndicator, QueuesHealthIndicator, SystemHealthIndicator } from './components.health';
 import { RedisHealthIndicator } from './redis.health';
 
 const CHECK_TIMEOUT_MS = 2000;
+const COMPONENTS = ['database', 'redis', 'queues', 'providers', 'system'] as const;
+type Component = (typeof COMPONENTS)[number];
 
 @ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {
+  private readonly checks: Record<Component, HealthIndicatorFunction>;
+
   constructor(
     private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
-    private readonly redis: RedisHealthIndicator,
-  ) {}
+    db: TypeOrmHealthIndicator,
+    redis: RedisHealthIndicator,
+    queues: QueuesHealthIndicator,
+    providers: ProvidersHealthIndicator,
+    system: SystemHealthIndicator,
+  ) {
+    // Every indicator has its own timeout, so one hung dependency cannot hang the probe.
+    this.checks = {
+      database: () => db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
+      redis: () => redis.isHealthy('redis', CHECK_TIMEOUT_MS),
+      queues: () => queues.isHealthy('queues', CHECK_TIMEOUT_MS),
+      providers: () => providers.isHealthy('providers', CHECK_TIMEOUT_MS),
+      system: () => system.isHealthy('system'),
+    };
+  }
 
   /** Liveness: the process answers; no dependency is checked, so a database outage never restarts pods. */
   @Get('live')
@@ -28,9 +46,21 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([
-      () => this.db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
-      () => this.redis.isHealthy('redis', CHECK_TIMEOUT_MS),
-    ]);
+    return this.health.check([this.checks.database, this.checks.redis]);
+  }
+
+  /** Every component; 503 when any is down. */
+  @Get()
+  @HealthCheck()
+  all() {
+    return this.health.check(COMPONENTS.map((name) => this.checks[name]));
+  }
+
+  @Get('component/:name')
+  @ApiParam({ name: 'name', enum: COMPONENTS })
+  @HealthCheck()
+  component(@Param('name') name: string) {
+    if (!(COMPONENTS as readonly string[]).includes(name)) throw new NotFoundError('Health component', name);
+    return this.health.check([this.checks[name as Component]]);
   }
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { DestinationStream } from 'pino';
 
 import { AppConfig } from '../config/app-config';
 
@@ -36,23 +37,31 @@ export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
-@Module({
-  imports: [
-    LoggerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        pinoHttp: {
-          level: config.logLevel,
-          genReqId: requestIdOf,
-          redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-          customProps: (req: IncomingMessage & { id?: unknown }) => ({ requestId: req.id }),
-          autoLogging: { ignore: (req: IncomingMessage) => /^\/(metrics|api\/health)/.test(req.url ?? '') },
-          serializers: {
-            req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+/** JSON logs (pino) with a request id on every line; `destination` lets tests capture the output. */
+@Module({})
+export class LoggingModule {
+  static forRoot(destination?: DestinationStream): DynamicModule {
+    return {
+      module: LoggingModule,
+      imports: [
+        LoggerModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => {
+            const options = {
+              level: config.logLevel,
+              genReqId: requestIdOf,
+              redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+              customProps: (req: IncomingMessage & { id?: unknown }) => ({ requestId: req.id }),
+              autoLogging: { ignore: (req: IncomingMessage) => /^\/(metrics|api\/health)/.test(req.url ?? '') },
+              serializers: {
+                req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+                res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+              },
+            };
+            return { pinoHttp: destination ? [options, destination] : options };
           },
-        },
-      }),
-    }),
-  ],
-})
-export class LoggingModule {}
+        }),
+      ],
+    };
+  }
+}

@@ -3,6 +3,7 @@ import { OnModuleInit } from '@nestjs/common';
 import { Job } from 'bullmq';
 
 import { AppConfig } from '../config/app-config';
+import { withLogContext } from '../logging/log-context';
 import { PollCompanyData, QUEUE } from '../queue/queues';
 import { PollingService } from './polling.service';
 
@@ -20,6 +21,8 @@ export class PollingProcessor extends WorkerHost implements OnModuleInit {
   }
 
   process(job: Job<PollCompanyData>) {
-    return this.polling.pollCompany(job.data.companyId);
+    return withLogContext({ sweepId: job.data.sweepId, queue: job.queueName, companyId: job.data.companyId }, () =>
+      this.polling.pollCompany(job.data.companyId, job.data.sweepId),
+    );
   }
 }

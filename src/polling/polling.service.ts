@@ -1,16 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { InjectMetric } from '@willsoto/nestjs-prometheus';
-import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 
 import { CompaniesService } from '../companies/companies.service';
 import { AppConfig } from '../config/app-config';
 import { refreshJobAggregates } from '../jobs/job-aggregate';
-import { METRIC } from '../metrics/metrics';
-import { ProviderCallHooks, ProviderStatus, ProviderType, ReferralStatus } from '../providers/field-service-provider';
+import { ProviderStatus, ProviderType, ReferralStatus } from '../providers/field-service-provider';
 import { ProviderRegistry } from '../providers/provider-registry';
-import { ProviderRateLimiter } from '../sync/provider-rate-limiter';
+import { ProviderCallHooksFactory } from '../sync/provider-call-hooks';
 
 interface SyncedRouting {
   id: string;
@@ -36,9 +33,8 @@ export class PollingService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly providers: ProviderRegistry,
     private readonly companies: CompaniesService,
-    private readonly limiter: ProviderRateLimiter,
+    private readonly hooks: ProviderCallHooksFactory,
     private readonly config: AppConfig,
-    @InjectMetric(METRIC.providerRequests) private readonly providerRequests: Counter,
   ) {}
 
   /** Poll sweep: every company that has synced routings, least recently polled first. */
@@ -73,14 +69,7 @@ export class PollingService {
 
   private async pollBatch(companyId: string, batch: SyncedRouting[], requestId?: string): Promise<number> {
     const providerType = batch[0].provider_type;
-    const hooks: ProviderCallHooks = {
-      requestId,
-      beforeRequest: () => this.limiter.acquire(providerType, companyId),
-      afterResponse: (info) => {
-        this.providerRequests.inc({ provider: providerType, status: String(info.status) });
-        if (info.status === 429) void this.limiter.coolDown(providerType, companyId, info.retryAfterMs ?? 1000);
-      },
-    };
+    const hooks = this.hooks.create({ provider: providerType, account: companyId, requestId });
     const credentials = await this.companies.credentialsFor(companyId);
     const statuses = await this.providers
       .get(providerType)

@@ -20,13 +20,25 @@ class RedisLifecycle implements OnApplicationShutdown {
     {
       provide: REDIS,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) =>
-        new Redis(config.redisUrl, {
+      useFactory: async (config: AppConfig) => {
+        const redis = new Redis(config.redisUrl, {
           // Fail fast instead of queueing commands forever while Redis is down: callers fail open.
           maxRetriesPerRequest: 1,
           enableOfflineQueue: false,
           connectionName: 'tradeengage',
-        }),
+        });
+        redis.on('error', () => undefined); // reconnects by itself; health and callers report outages
+        // Start with a live connection when Redis is up, but never block boot on it (health reports it).
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(done, 5_000);
+          redis.once('ready', done);
+        });
+        return redis;
+      },
     },
     RedisLifecycle,
   ],

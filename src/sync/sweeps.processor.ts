@@ -1,6 +1,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 
+import { withLogContext } from '../logging/log-context';
 import { QUEUE, RunSweepData } from '../queue/queues';
 import { SweepsService } from './sweeps.service';
 
@@ -11,6 +12,9 @@ export class SweepsProcessor extends WorkerHost {
   }
 
   process(job: Job<RunSweepData>): Promise<number> {
-    return this.sweeps.run(job.data);
+    // A sweep logs under its own id, plus the request id when an admin triggered it.
+    return withLogContext({ sweep: job.data.name, sweepId: job.data.sweepId, requestId: job.data.requestId }, () =>
+      this.sweeps.run(job.data),
+    );
   }
 }

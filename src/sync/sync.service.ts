@@ -14,12 +14,12 @@ import { AppConfig } from '../config/app-config';
 import { refreshJobAggregates } from '../jobs/job-aggregate';
 import { Job } from '../jobs/job.entity';
 import { METRIC } from '../metrics/metrics';
-import { ProviderCallHooks, ProviderType, Referral } from '../providers/field-service-provider';
+import { ProviderType, Referral } from '../providers/field-service-provider';
 import { ProviderError } from '../providers/provider-error';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { JOB, PRIORITY, QUEUE, SyncRoutingData } from '../queue/queues';
 import { RoutingEventType } from '../routing/routing-event.entity';
-import { ProviderRateLimiter } from './provider-rate-limiter';
+import { ProviderCallHooksFactory } from './provider-call-hooks';
 import { decideAfterFailure } from './sync-decision';
 
 interface ClaimedRouting {
@@ -54,13 +54,11 @@ export class SyncService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly providers: ProviderRegistry,
     private readonly companies: CompaniesService,
-    private readonly limiter: ProviderRateLimiter,
+    private readonly hooks: ProviderCallHooksFactory,
     private readonly config: AppConfig,
     @InjectQueue(QUEUE.retry) private readonly retryQueue: Queue,
     @InjectMetric(METRIC.routingSync) private readonly syncCounter: Counter,
     @InjectMetric(METRIC.routingSyncDuration) private readonly syncDuration: Histogram,
-    @InjectMetric(METRIC.providerRequests) private readonly providerRequests: Counter,
-    @InjectMetric(METRIC.providerRateLimited) private readonly providerRateLimited: Counter,
   ) {}
 
   async syncRouting(routingId: string, options: { requestId?: string; deadline?: number } = {}): Promise<SyncOutcome> {
@@ -69,18 +67,15 @@ export class SyncService {
     const deadline = options.deadline ?? Date.now() + this.config.syncJobTimeoutMs;
     const started = Date.now();
     let lastHttpStatus: number | null = null;
-    const hooks: ProviderCallHooks = {
+    const hooks = this.hooks.create({
+      provider: routing.providerType,
+      account: routing.companyId,
       requestId: options.requestId,
-      beforeRequest: () => this.limiter.acquire(routing.providerType, routing.companyId, deadline),
-      afterResponse: (info) => {
-        this.providerRequests.inc({ provider: routing.providerType, status: String(info.status) });
-        if (typeof info.status === 'number') lastHttpStatus = info.status;
-        if (info.status === 429) {
-          this.providerRateLimited.inc({ provider: routing.providerType });
-          void this.limiter.coolDown(routing.providerType, routing.companyId, info.retryAfterMs ?? 1000);
-        }
+      deadline,
+      onResponse: (status) => {
+        if (typeof status === 'number') lastHttpStatus = status;
       },
-    };
+    });
     try {
       const provider = this.providers.get(routing.providerType);
       const credentials = await this.companies.credentialsFor(routing.companyId);
@@ -183,6 +178,7 @@ export class SyncService {
         },
         { type: 'status_change', outcome: 'synced', message: 'syncing → synced' },
       ]);
+      this.logger.log({ routingId: routing.id, externalId, created, durationMs: attempt.durationMs }, 'Routing synced');
       return 'synced';
     });
   }

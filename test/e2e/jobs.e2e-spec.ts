@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 
 import { QUEUE } from '../../src/queue/queues';
 import { createCompany, createNetwork, createTechnician, jobBody } from '../factories/network.factory';
-import { TestApp, flushTestRedis, startTestApp } from '../helpers/app';
+import { TestApp, flushTestRedis, startTestApp, truncateAll } from '../helpers/app';
 import { ApiClient, apiClient, expectProblem } from '../helpers/http';
 import { TEST_ADMIN_KEY, TEST_REDIS_URL } from '../test-env';
 
@@ -15,6 +15,8 @@ describe('Jobs API - /api/jobs', () => {
   beforeAll(async () => {
     await flushTestRedis();
     t = await startTestApp({}, 'api');
+    // The routing rules look at every company: start from an empty network.
+    await truncateAll(t.db);
     admin = apiClient(t.url, TEST_ADMIN_KEY);
     const url = new URL(TEST_REDIS_URL);
     syncQueue = new Queue(QUEUE.sync, { connection: { host: url.hostname, port: Number(url.port), db: Number(url.pathname.slice(1)) } });

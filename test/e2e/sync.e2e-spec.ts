@@ -3,24 +3,8 @@ import { createNetwork, jobBody } from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp } from '../helpers/app';
 import { ApiClient, apiClient } from '../helpers/http';
 import { waitFor } from '../helpers/wait';
-import { TEST_ADMIN_KEY } from '../test-env';
+import { FAST_SYNC_ENV, TEST_ADMIN_KEY } from '../test-env';
 
-export const FAST_SYNC_ENV = {
-  RETRY_BASE_DELAY_MS: '100',
-  RETRY_MAX_DELAY_MS: '400',
-  PROVIDER_TIMEOUT_MS: '1000',
-  // Sweeps are triggered by the tests through the admin API, never by the clock.
-  SYNC_CRON: '0 0 1 1 *',
-  POLL_CRON: '0 0 1 1 *',
-  RETRY_CRON: '0 0 1 1 *',
-  CLEANUP_CRON: '0 0 1 1 *',
-  RATE_LIMITS: JSON.stringify({
-    servicetitan: { perMinute: 100000, perHour: 1000000, burst: 1000 },
-    housecallpro: { perMinute: 100000, perHour: 1000000, burst: 1000 },
-  }),
-  API_RATE_LIMIT_PER_MINUTE: '100000',
-  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-};
 
 describe('Sync engine (all mode, sandbox over HTTP)', () => {
   let t: TestApp;

@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
-import { register } from 'prom-client';
+import { DestinationStream } from 'pino';
+import { collectDefaultMetrics, register } from 'prom-client';
 import { DataSource } from 'typeorm';
 
 import { createApp } from '../../src/app.factory';
@@ -19,7 +20,11 @@ export interface TestApp {
 }
 
 /** Boots the real application (real PostgreSQL, Redis and the sandbox over HTTP) on a random port. */
-export async function startTestApp(overrides: Record<string, string> = {}, mode: AppMode = 'all'): Promise<TestApp> {
+export async function startTestApp(
+  overrides: Record<string, string> = {},
+  mode: AppMode = 'all',
+  options: { logDestination?: DestinationStream } = {},
+): Promise<TestApp> {
   const sandbox = await startSandbox({ port: 0, autoLifecycle: false });
   const config = AppConfig.from({
     NODE_ENV: 'test',
@@ -36,8 +41,10 @@ export async function startTestApp(overrides: Record<string, string> = {}, mode:
     LOG_LEVEL: 'silent',
     ...overrides,
   });
-  register.clear(); // prom-client's registry is process-wide; each app registers its metrics anew
-  const app = await createApp(config);
+  // prom-client's registry is process-wide: each app registers its metrics anew (defaults included).
+  register.clear();
+  collectDefaultMetrics();
+  const app = await createApp(config, options);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return {

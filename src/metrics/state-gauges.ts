@@ -1,0 +1,58 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Queue } from 'bullmq';
+import { Gauge } from 'prom-client';
+import { DataSource } from 'typeorm';
+
+import { QUEUE } from '../queue/queues';
+import { ROUTING_STATUSES } from '../routing/routing-status';
+import { METRIC } from './metrics';
+
+const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'] as const;
+// Scrapes from several Prometheus replicas within this window share one read.
+const CACHE_MS = 5_000;
+
+/** Fills the `routings` and `queue_jobs` gauges from PostgreSQL and Redis when /metrics is scraped. */
+@Injectable()
+export class StateGauges {
+  private readonly queues: Queue[];
+  private lastRead = 0;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectMetric(METRIC.routings) private readonly routings: Gauge,
+    @InjectMetric(METRIC.queueJobs) private readonly queueJobs: Gauge,
+    @InjectQueue(QUEUE.sync) sync: Queue,
+    @InjectQueue(QUEUE.poll) poll: Queue,
+    @InjectQueue(QUEUE.retry) retry: Queue,
+    @InjectQueue(QUEUE.cleanup) cleanup: Queue,
+    @InjectQueue(QUEUE.default) defaultQueue: Queue,
+  ) {
+    this.queues = [sync, poll, retry, cleanup, defaultQueue];
+  }
+
+  async refresh(): Promise<void> {
+    if (Date.now() - this.lastRead < CACHE_MS) return;
+    this.lastRead = Date.now();
+    try {
+      const rows: { status: string; n: number }[] = await this.db.query(
+        `SELECT status, count(*)::int AS n FROM routings GROUP BY status`,
+      );
+      for (const status of ROUTING_STATUSES) this.routings.set({ status }, rows.find((r) => r.status === status)?.n ?? 0);
+    } catch {
+      // A scrape during a database outage shows the last values; health reports the outage.
+    }
+    await Promise.all(
+      this.queues.map(async (queue) => {
+        try {
+          const counts = await queue.getJobCounts(...QUEUE_STATES);
+          for (const state of QUEUE_STATES) this.queueJobs.set({ queue: queue.name, state }, counts[state] ?? 0);
+        } catch {
+          // as above, for Redis
+        }
+      }),
+    );
+  }
+}
