@@ -15,6 +15,18 @@ export class ProblemSchema {
   @ApiPropertyOptional({ type: [FieldErrorSchema] }) errors?: FieldErrorSchema[];
 }
 
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+};
+
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed or invalid fields (each named in `errors`)',
   401: 'Missing, unknown or revoked API key',
@@ -35,7 +47,19 @@ export function ApiProblems(...statuses: number[]) {
       ApiResponse({
         status,
         description: DESCRIPTIONS[status],
-        content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemSchema) } } },
+        content: {
+          'application/problem+json': {
+            schema: { $ref: getSchemaPath(ProblemSchema) },
+            example: {
+              type: `https://tradeengage.dev/problems/${TITLES[status].toLowerCase().replace(/ /g, '-')}`,
+              title: TITLES[status],
+              status,
+              detail: DESCRIPTIONS[status],
+              requestId: 'a3c2e1f0-5b7d-4c1e-9f3a-2b8d7e6c5a41',
+              ...(status === 400 || status === 422 ? { errors: [{ field: 'address.zip', message: 'must be a US ZIP or ZIP+4' }] } : {}),
+            },
+          },
+        },
       }),
     ),
   );
