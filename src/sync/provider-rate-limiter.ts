@@ -10,6 +10,7 @@ import { AppConfig } from '../config/app-config';
 import { RateLimit } from '../config/env';
 import { METRIC } from '../metrics/metrics';
 import { ProviderType } from '../providers/field-service-provider';
+import { ProviderError } from '../providers/provider-error';
 import { REDIS } from '../redis/redis.module';
 
 /**
@@ -17,26 +18,30 @@ import { REDIS } from '../redis/redis.module';
  *  - a cooldown set after a provider 429 blocks the whole account;
  *  - sliding windows of one minute and one hour (a sorted set of call times) cap the rates;
  *  - GCRA spaces calls at perMinute/60 per second once `burst` calls were spent at once.
+ * The windows are counted MARGIN_MS wider than the provider's, because a call reaches the provider
+ * a few milliseconds after it leaves here: exactly 60,000 ms later would land inside its window.
  * Returns 0 and records the call when it may go now, else how many ms to wait.
  */
+const WINDOW_MARGIN_MS = 1000;
 const ACQUIRE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local perMinute, perHour, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local perMinute, perHour, burst, margin = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5])
+local minute, hour = 60000 + margin, 3600000 + margin
 local wait = 0
 local cooldown = tonumber(redis.call('GET', KEYS[3]) or '0')
 if cooldown > now then wait = cooldown - now end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 3600000)
-if redis.call('ZCARD', KEYS[1]) >= perHour then
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - hour)
+local inHour = redis.call('ZCARD', KEYS[1])
+if inHour >= perHour then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  wait = math.max(wait, tonumber(oldest[2]) + 3600000 - now + 1)
+  wait = math.max(wait, tonumber(oldest[2]) + hour - now + 1)
 end
-local inMinute = redis.call('ZRANGEBYSCORE', KEYS[1], now - 59999, '+inf', 'WITHSCORES')
-local count = #inMinute / 2
-if count >= perMinute then
+local inMinute = redis.call('ZCOUNT', KEYS[1], now - minute + 1, '+inf')
+if inMinute >= perMinute then
   -- the call that must leave the window before ours fits
-  local idx = (count - perMinute) * 2 + 2
-  wait = math.max(wait, tonumber(inMinute[idx]) + 60000 - now)
+  local leaving = redis.call('ZRANGEBYSCORE', KEYS[1], now - minute + 1, '+inf', 'WITHSCORES', 'LIMIT', inMinute - perMinute, 1)
+  wait = math.max(wait, tonumber(leaving[2]) + minute - now)
 end
 local interval = 60000 / perMinute
 local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -45,7 +50,7 @@ local allowAt = tat + interval - burst * interval
 if allowAt > now then wait = math.max(wait, math.ceil(allowAt - now)) end
 if wait > 0 then return wait end
 redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], 3600000)
+redis.call('PEXPIRE', KEYS[1], hour)
 redis.call('SET', KEYS[2], tostring(tat + interval), 'PX', math.ceil(burst * interval + 60000))
 return 0`;
 
@@ -56,6 +61,11 @@ local untilMs = now + tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if untilMs > current then redis.call('SET', KEYS[1], tostring(untilMs), 'PX', ARGV[1]) end
 return untilMs`;
+
+/** Retryable: the next attempt gets a fresh time limit. */
+function timeLimitReached(): ProviderError {
+  return new ProviderError({ code: 'TIMEOUT', retryable: true, providerMessage: 'the sync attempt reached its time limit before this call' });
+}
 
 /** The shared per-account limit of SPEC section 6: calls wait for their slot instead of failing. */
 @Injectable()
@@ -79,10 +89,23 @@ export class ProviderRateLimiter {
     const keys = this.keys(provider, account);
     let throttled = false;
     for (;;) {
+      // No new provider request once the job's time limit has passed, even with a free slot.
+      if (Date.now() >= deadline) throw timeLimitReached();
       let waitMs: number;
       try {
         waitMs = Number(
-          await this.redis.eval(ACQUIRE, 3, keys.calls, keys.tat, keys.cooldown, limit.perMinute, limit.perHour, limit.burst, randomUUID()),
+          await this.redis.eval(
+            ACQUIRE,
+            3,
+            keys.calls,
+            keys.tat,
+            keys.cooldown,
+            limit.perMinute,
+            limit.perHour,
+            limit.burst,
+            randomUUID(),
+            WINDOW_MARGIN_MS,
+          ),
         );
       } catch (error) {
         // Fail open: a Redis outage must not stop syncing; the provider's own 429s still protect it.
@@ -95,7 +118,7 @@ export class ProviderRateLimiter {
         throttled = true;
         this.rateLimited.inc({ provider });
       }
-      if (Date.now() + waitMs > deadline) throw new Error('rate limit wait exceeds the job time limit');
+      if (Date.now() + waitMs > deadline) throw timeLimitReached();
       await sleep(Math.min(waitMs, 10_000) + Math.floor(Math.random() * 20));
     }
   }

@@ -1,0 +1,249 @@
+/**
+ * bench:sync-latency: create-to-synced latency of 1,000 referrals (each routed to one company, alternating
+ * ServiceTitan and Housecall Pro) against the unthrottled sandbox, posted at a steady rate.
+ *
+ * Processes: sandbox (node dist/src/sandbox/main.js), API (APP_MODE=api) and worker (APP_MODE=worker) from dist/,
+ * database tradeengage_bench_sync (fresh, real migrations), Redis db 13 (flushed).
+ * Latency = routing.synced_at - routing.created_at (both from PostgreSQL, as the brief defines it); also shown:
+ * synced_at - the moment the client received the 201 (same host clock).
+ * Baseline, same run: the sandbox round trip of one ServiceTitan create (lookup by externalId + POST booking)
+ * through the service's own ServiceTitanProvider, sequential, from this process; the Housecall Pro create too.
+ *
+ * Env: BENCH_JOBS (1000), BENCH_RATE (jobs/s, 20), BENCH_BASELINE_SAMPLES (200).
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { HousecallProClient } from '../../src/providers/housecallpro/housecallpro.client';
+import { HousecallProProvider } from '../../src/providers/housecallpro/housecallpro.provider';
+import { ProviderSettings } from '../../src/providers/provider-settings';
+import { ServiceTitanClient } from '../../src/providers/servicetitan/servicetitan.client';
+import { ServiceTitanProvider } from '../../src/providers/servicetitan/servicetitan.provider';
+import { FieldServiceProvider, ProviderCredentials, Referral } from '../../src/providers/field-service-provider';
+import {
+  Api,
+  CpuMeter,
+  Harness,
+  assertBuilt,
+  createNetwork,
+  dbUrl,
+  flushRedis,
+  fmt,
+  header,
+  jobBody,
+  machineLine,
+  pct,
+  pgClient,
+  recreateDatabase,
+  serviceEnv,
+  summary,
+  waitUntil,
+} from './lib/harness';
+
+const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
+const RATE = Number(process.env.BENCH_RATE ?? 20);
+const BASELINE_SAMPLES = Number(process.env.BENCH_BASELINE_SAMPLES ?? 200);
+const GOAL_P50_MS = 250;
+const DB = 'tradeengage_bench_sync';
+const REDIS_URL = 'redis://127.0.0.1:6379/13';
+
+function referral(i: number): Referral {
+  return {
+    routingId: randomUUID(),
+    jobId: randomUUID(),
+    referringCompanyName: 'Baseline Plumbing',
+    homeowner: {
+      firstName: 'Base',
+      lastName: `Line${i}`,
+      phone: `+1512${String(3_000_000 + i).padStart(7, '0')}`,
+      email: `baseline${i}@example.com`,
+    },
+    address: { street: `${i} Baseline Rd`, unit: null, city: 'Austin', state: 'TX', zip: '78701', country: 'US' },
+    summary: 'Baseline referral',
+    trade: 'electrical',
+  };
+}
+
+/** Sequential creates through the service's provider code, straight to the sandbox (no queue, no DB, no limiter). */
+async function providerRoundTrip(
+  provider: FieldServiceProvider,
+  credentials: ProviderCredentials,
+  samples: number,
+  offset: number,
+) {
+  for (let i = 0; i < 20; i++) await provider.createReferral({ credentials, referral: referral(offset + i) }); // warm-up, token
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const r = referral(offset + 100 + i);
+    const t = performance.now();
+    await provider.createReferral({ credentials, referral: r });
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+
+async function main(): Promise<void> {
+  assertBuilt();
+  const h = new Harness('sync-latency');
+  const databaseUrl = dbUrl(DB);
+  try {
+    console.log(`sync-latency: ${JOBS} jobs at ${RATE}/s; ${machineLine()}; logs in ${h.logDir}`);
+    await recreateDatabase(DB);
+    await h.migrate(databaseUrl);
+    await flushRedis(REDIS_URL);
+    const sandbox = await h.startSandbox();
+    const common = { databaseUrl, redisUrl: REDIS_URL, sandboxUrl: sandbox.url };
+    const apiProc = await h.startService('api', serviceEnv({ mode: 'api', ...common }));
+    const worker = await h.startService('worker', serviceEnv({ mode: 'worker', ...common }));
+    console.log(
+      `sandbox ${sandbox.url} (pid ${sandbox.pid}), api ${apiProc.url} (pid ${apiProc.pid}), worker ${worker.url} (pid ${worker.pid})`,
+    );
+    const api = new Api(apiProc.url);
+    const network = await createNetwork(api, { st: true, hcp: true }, 'latency');
+
+    // ---- Baseline: the sandbox's own create round trip, measured now, with the service idle.
+    const settings: ProviderSettings = {
+      serviceTitanAuthUrl: sandbox.url,
+      serviceTitanApiUrl: sandbox.url,
+      serviceTitanAppKey: 'bench-app-key',
+      housecallProApiUrl: sandbox.url,
+      requestTimeoutMs: 15_000,
+    };
+    const stBaseline = await providerRoundTrip(
+      new ServiceTitanProvider(new ServiceTitanClient(settings)),
+      { tenantId: '990001', clientId: 'cid.baseline', clientSecret: 'cs.baseline', bookingProviderId: '9' },
+      BASELINE_SAMPLES,
+      0,
+    );
+    const hcpBaseline = await providerRoundTrip(
+      new HousecallProProvider(new HousecallProClient(settings)),
+      { apiKey: 'hcp_baseline_key' },
+      BASELINE_SAMPLES,
+      10_000,
+    );
+
+    // ---- Load: open-loop posting at a fixed rate (a slow response does not delay the next send).
+    const cpu = new CpuMeter(
+      [
+        { name: 'sandbox', pid: sandbox.pid },
+        { name: 'api', pid: apiProc.pid },
+        { name: 'worker', pid: worker.pid },
+      ],
+      DB,
+    );
+    const interval = 1000 / RATE;
+    const posts: Promise<{
+      i: number;
+      status: number;
+      sentAt: number;
+      at: number;
+      routingId?: string;
+      provider: string;
+    }>[] = [];
+    const start = performance.now();
+    for (let i = 0; i < JOBS; i++) {
+      const due = start + i * interval;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const provider = i % 2 === 0 ? 'servicetitan' : 'housecallpro';
+      const target = provider === 'servicetitan' ? network.st!.id : network.hcp!.id;
+      const sentAt = Date.now();
+      posts.push(
+        api.post('/api/jobs', jobBody(network, target, i)).then((res) => ({
+          i,
+          status: res.status,
+          sentAt,
+          at: res.at,
+          routingId: res.body?.routings?.[0]?.id as string | undefined,
+          provider,
+        })),
+      );
+    }
+    const results = await Promise.all(posts);
+    const postSeconds = (performance.now() - start) / 1000;
+    const failedPosts = results.filter((r) => r.status !== 201);
+    if (failedPosts.length)
+      console.log(`WARNING: ${failedPosts.length} POSTs were not 201, e.g. ${failedPosts[0].status}`);
+
+    const db = await pgClient(databaseUrl);
+    const waitedMs = await waitUntil(
+      'every routing to leave pending/syncing',
+      async () => {
+        const { rows } = await db.query(
+          `SELECT count(*)::int AS n FROM routings WHERE status IN ('pending', 'syncing')`,
+        );
+        return rows[0].n === 0;
+      },
+      180_000,
+    );
+    const cpuLines = cpu.report({ count: JOBS, unit: 'job' });
+    const { rows } = await db.query(
+      `SELECT r.id, r.provider_type, r.status, r.attempts,
+              extract(epoch FROM r.created_at) * 1000 AS created_ms, extract(epoch FROM r.synced_at) * 1000 AS synced_ms,
+              (SELECT e.duration_ms FROM routing_events e WHERE e.routing_id = r.id AND e.type = 'sync_attempt' AND e.outcome = 'success' LIMIT 1) AS provider_ms
+         FROM routings r`,
+    );
+    const statuses = await db.query(`SELECT status, count(*)::int AS n FROM routings GROUP BY status ORDER BY status`);
+    await db.end();
+    // Server-side time per provider route (the sandbox's log keeps the last 1,000 requests).
+    const byRoute = new Map<string, number[]>();
+    for (const entry of await sandbox.control.requests({ limit: 1000 })) {
+      const list = byRoute.get(entry.route) ?? [];
+      list.push(entry.durationMs);
+      byRoute.set(entry.route, list);
+    }
+
+    const byId = new Map(results.map((r) => [r.routingId, r]));
+    const lat = { all: [] as number[], servicetitan: [] as number[], housecallpro: [] as number[] };
+    const fromClient: number[] = [];
+    const providerPart: Record<string, number[]> = { servicetitan: [], housecallpro: [] };
+    let retried = 0;
+    for (const row of rows) {
+      if (row.status !== 'synced') continue;
+      if (row.attempts > 1) retried++;
+      const ms = Number(row.synced_ms) - Number(row.created_ms);
+      lat.all.push(ms);
+      lat[row.provider_type as 'servicetitan' | 'housecallpro'].push(ms);
+      const post = byId.get(row.id);
+      if (post) fromClient.push(Number(row.synced_ms) - post.at);
+      if (row.provider_ms !== null) providerPart[row.provider_type].push(Number(row.provider_ms));
+    }
+    const postLatency = results.filter((r) => r.status === 201).map((r) => r.at - r.sentAt);
+
+    const p50 = pct(lat.all, 50);
+    const stBase = pct(stBaseline, 50);
+    header('sync-latency results', [
+      `posted ${JOBS} jobs in ${fmt(postSeconds)} s (${fmt(JOBS / postSeconds)} jobs/s target ${RATE}/s); ${results.length - failedPosts.length} × 201`,
+      `routing statuses at the end: ${statuses.rows.map((r) => `${r.status}=${r.n}`).join(' ')}; synced after a retry: ${retried}; ` +
+        `all settled ${fmt(waitedMs / 1000)} s after the last 201`,
+      `POST /api/jobs response time:            ${summary(postLatency)}`,
+      `create→synced (synced_at − created_at), all:          ${summary(lat.all)}`,
+      `  ServiceTitan:                                       ${summary(lat.servicetitan)}`,
+      `  Housecall Pro:                                      ${summary(lat.housecallpro)}`,
+      `201 received → synced_at (client clock), all:         ${summary(fromClient)}`,
+      `  of which provider calls (sync_attempt duration_ms): ServiceTitan p50 ${fmt(pct(providerPart.servicetitan, 50))} ms, ` +
+        `Housecall Pro p50 ${fmt(pct(providerPart.housecallpro, 50))} ms`,
+      `sandbox-side handling time of the last 1,000 provider requests, per route:`,
+      ...[...byRoute].map(
+        ([route, ms]) => `  ${route.padEnd(75)} n=${ms.length} p50=${pct(ms, 50)} p99=${pct(ms, 99)} ms`,
+      ),
+      `baseline, sandbox round trip of one create through the provider code (sequential, service idle):`,
+      `  ServiceTitan lookup + POST booking:                 ${summary(stBaseline)}`,
+      `  Housecall Pro search ×2 + customer + job:           ${summary(hcpBaseline)}`,
+      `ratio: create→synced p50 ÷ ServiceTitan round-trip p50 = ${fmt(p50)} ÷ ${fmt(stBase, 2)} = ${fmt(p50 / stBase, 2)}×; ` +
+        `ServiceTitan only: ${fmt(pct(lat.servicetitan, 50) / stBase, 2)}×; Housecall Pro ÷ its baseline: ` +
+        `${fmt(pct(lat.housecallpro, 50) / pct(hcpBaseline, 50), 2)}×`,
+      ...cpuLines,
+      `goal create→synced p50 < ${GOAL_P50_MS} ms: ${p50 < GOAL_P50_MS ? 'MET' : 'NOT MET'} (p50 ${fmt(p50)} ms, p99 ${fmt(pct(lat.all, 99))} ms)`,
+      machineLine(),
+    ]);
+  } finally {
+    await h.stopAll();
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(error.stack ?? error.message);
+  process.exit(1);
+});
