@@ -8,7 +8,7 @@ import { DestinationStream } from 'pino';
 
 import { mountBullBoard } from './admin/bull-board';
 import { AppModule } from './app.module';
-import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { ProblemDetailsFilter, answerClientError } from './common/problem-details.filter';
 import { validationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { runsApi } from './config/app-mode';
@@ -36,8 +36,10 @@ export async function createApp(
   );
   app.setGlobalPrefix('api', { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   app.useGlobalFilters(new ProblemDetailsFilter());
+  app.getHttpServer().on('clientError', answerClientError);
   app.useGlobalPipes(validationPipe);
-  app.enableShutdownHooks();
+  // SIGTERM/SIGINT: drain, close, then exit 0 (Nest's default re-raises the signal, so a clean drain looked like a kill).
+  app.enableShutdownHooks([], { useProcessExit: true });
 
   if (runsApi(config.mode)) {
     const document = SwaggerModule.createDocument(
@@ -49,7 +51,7 @@ export async function createApp(
             'Errors are `application/problem+json` (RFC 9457). Lists use cursor pagination.',
         )
         .setVersion('1.0')
-        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key' })
+        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'An API key from POST /api/api-keys' })
         .build(),
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });

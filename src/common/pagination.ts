@@ -35,8 +35,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function decodeCursor(cursor: string): CursorPosition {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) && UUID.test(id)) return { createdAt, id };
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    // PostgreSQL gets a canonical ISO time of years 1..9999, never the cursor's own text: Date.parse accepts
+    // "Jan 1 2020 GMT+9999" or "+218343-03-27T00:00:00Z", which the database refuses with a 5xx-shaped error.
+    const at = typeof createdAt === 'string' ? new Date(createdAt) : null;
+    const year = at?.getUTCFullYear() ?? NaN;
+    if (at && year >= 1 && year <= 9999 && typeof id === 'string' && UUID.test(id)) {
+      return { createdAt: at.toISOString(), id };
+    }
   } catch {
     // fall through to the validation error
   }

@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import { Duplex } from 'node:stream';
+
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
@@ -56,7 +60,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const body = exception.getResponse();
       const message =
         typeof body === 'object' && body && 'message' in body ? (body as { message: unknown }).message : body;
-      return problem(status, titleOf(status), Array.isArray(message) ? message.join('; ') : String(message));
+      // An exception made from an object without `message` has no detail of its own: never "[object Object]".
+      const detail =
+        typeof message === 'string' ? message : Array.isArray(message) ? message.join('; ') : titleOf(status);
+      return problem(status, titleOf(status), detail);
     }
     // Errors raised by the HTTP layer before Nest sees the request (body-parser: bad JSON, too large).
     const raw = exception as { status?: number; statusCode?: number; type?: string; expose?: boolean };
@@ -78,6 +85,34 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     return problem(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal Server Error', 'An unexpected error occurred');
   }
+}
+
+// Requests Node's HTTP parser refuses itself, with the status Node would give them.
+const PARSER_ERRORS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'The request line and headers are larger than 16 kB'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'The request was not received in time'],
+};
+
+/**
+ * The HTTP server's `clientError` listener. A request Node's parser refuses (a request head over 16 kB, malformed
+ * HTTP) never reaches Express or the filter above, and Node would answer a bare status line without a body or a
+ * request id: answer a problem document instead, as for every other client mistake.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, detail] = PARSER_ERRORS[error.code ?? ''] ?? [HttpStatus.BAD_REQUEST, 'The request is not valid HTTP'];
+  // The head was not parsed: the caller's X-Request-Id cannot be read, so the request gets a fresh id.
+  const requestId = randomUUID();
+  const title = STATUS_CODES[status] ?? titleOf(status);
+  const body = JSON.stringify({ ...problem(status, title, detail), requestId });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function problem(status: number, title: string, detail: string, errors?: FieldError[]): ProblemDetails {

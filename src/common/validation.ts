@@ -15,10 +15,21 @@ export function fieldErrors(errors: ClassValidatorError[], parent = ''): FieldEr
     const field = parent ? `${parent}.${error.property}` : error.property;
     const own = Object.values(error.constraints ?? {}).map((message) => ({
       field,
-      message: message.replace(/^[\w.[\]]+ /, ''), // class-validator prefixes the property name
+      message: withoutProperty(message, error.property),
     }));
     return [...own, ...fieldErrors(error.children ?? [], field)];
   });
+}
+
+/**
+ * class-validator's own messages start with the property name ("zip must be a string"), Nest's whitelist ones with
+ * "property zip"; `field` already names it. Our `{ message }`s ("must be a US ZIP") and `each` messages are kept whole.
+ */
+function withoutProperty(message: string, property: string): string {
+  for (const prefix of [`${property} `, `property ${property} `]) {
+    if (message.startsWith(prefix)) return message.slice(prefix.length);
+  }
+  return message;
 }
 
 /**

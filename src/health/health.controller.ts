@@ -1,10 +1,11 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Param, UseFilters } from '@nestjs/common';
 import { ApiParam, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorFunction, TypeOrmHealthIndicator } from '@nestjs/terminus';
 
 import { Public } from '../auth/caller';
-import { NotFoundError } from '../common/errors';
+import { DomainError } from '../common/errors';
 import { ProvidersHealthIndicator, QueuesHealthIndicator, SystemHealthIndicator } from './components.health';
+import { HealthReportFilter } from './health-report.filter';
 import { RedisHealthIndicator } from './redis.health';
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -13,6 +14,7 @@ type Component = (typeof COMPONENTS)[number];
 
 @ApiTags('health')
 @Public()
+@UseFilters(HealthReportFilter)
 @Controller('health')
 export class HealthController {
   private readonly checks: Record<Component, HealthIndicatorFunction>;
@@ -60,7 +62,14 @@ export class HealthController {
   @ApiParam({ name: 'name', enum: COMPONENTS })
   @HealthCheck()
   component(@Param('name') name: string) {
-    if (!(COMPONENTS as readonly string[]).includes(name)) throw new NotFoundError('Health component', name);
+    if (!(COMPONENTS as readonly string[]).includes(name)) {
+      // The name is not echoed: it is whatever the client put in the path.
+      throw new DomainError(
+        HttpStatus.NOT_FOUND,
+        'Not Found',
+        `Unknown health component; one of ${COMPONENTS.join(', ')}`,
+      );
+    }
     return this.health.check([this.checks[name as Component]]);
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { DestinationStream } from 'pino';
 
@@ -58,7 +58,11 @@ export class LoggingModule {
                 res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
               },
             };
-            return { pinoHttp: destination ? [options, destination] : options };
+            // Nest 11 route syntax for "every path" (the library default '*' logs a deprecation warning).
+            return {
+              pinoHttp: destination ? [options, destination] : options,
+              forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+            };
           },
         }),
       ],

@@ -64,7 +64,9 @@ export class SyncService {
   async syncRouting(routingId: string, options: { requestId?: string; deadline?: number } = {}): Promise<SyncOutcome> {
     const routing = await this.claim(routingId);
     if (!routing) return 'not_claimed';
-    const deadline = options.deadline ?? Date.now() + this.config.syncJobTimeoutMs;
+    // Never past the time limit counted from this claim: cleanup treats the claim as abandoned soon after
+    // (AppConfig.syncStaleAfterMs), and a still-running attempt could then race the retry at the provider.
+    const deadline = Math.min(options.deadline ?? Number.POSITIVE_INFINITY, Date.now() + this.config.syncJobTimeoutMs);
     const started = Date.now();
     let lastHttpStatus: number | null = null;
     const hooks = this.hooks.create({

@@ -23,7 +23,11 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 const upperTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
 // UUIDs compare as text in code (routing targets, ownership checks): one spelling, lower case.
 const lowerUuid = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? value.toLowerCase() : Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.toLowerCase() : v)) : value;
+  typeof value === 'string'
+    ? value.toLowerCase()
+    : Array.isArray(value)
+      ? value.map((v) => (typeof v === 'string' ? v.toLowerCase() : v))
+      : value;
 
 export class HomeownerDto {
   @ApiProperty({ example: 'Jane', maxLength: 100 })

@@ -6,6 +6,8 @@ import { PageQuery } from '../../common/pagination';
 import { JOB_STATUSES, JobStatus } from '../job-status';
 
 // JavaScript dates reach back to 271821 BC, PostgreSQL's to 4713 BC: refuse what the database would.
+// class-validator runs a property's decorators bottom-up: IsDate (last) is checked first, so "abc" is not a date
+// rather than "before year 1".
 const EARLIEST = new Date('0001-01-01T00:00:00Z');
 
 export class ListJobsQuery extends PageQuery {
@@ -29,14 +31,14 @@ export class ListJobsQuery extends PageQuery {
   @ApiPropertyOptional({ format: 'date-time' })
   @IsOptional()
   @Type(() => Date)
-  @IsDate({ message: 'must be an ISO 8601 date-time' })
   @MinDate(EARLIEST, { message: 'must not be before year 1' })
+  @IsDate({ message: 'must be an ISO 8601 date-time' })
   createdFrom?: Date;
 
   @ApiPropertyOptional({ format: 'date-time' })
   @IsOptional()
   @Type(() => Date)
-  @IsDate({ message: 'must be an ISO 8601 date-time' })
   @MinDate(EARLIEST, { message: 'must not be before year 1' })
+  @IsDate({ message: 'must be an ISO 8601 date-time' })
   createdTo?: Date;
 }
