@@ -83,7 +83,9 @@ export class InitialSchema1764300000000 implements MigrationInterface {
     // The sweeps' queries: small partial indexes, one per state a sweep looks for.
     await q.query(`CREATE INDEX routings_pending_idx ON routings (created_at) WHERE status = 'pending'`);
     await q.query(`CREATE INDEX routings_failed_retry_idx ON routings (next_retry_at) WHERE status = 'failed'`);
-    await q.query(`CREATE INDEX routings_synced_poll_idx ON routings (company_id, last_polled_at NULLS FIRST) WHERE status = 'synced'`);
+    await q.query(
+      `CREATE INDEX routings_synced_poll_idx ON routings (company_id, last_polled_at NULLS FIRST) WHERE status = 'synced'`,
+    );
     await q.query(`CREATE INDEX routings_syncing_idx ON routings (status_changed_at) WHERE status = 'syncing'`);
 
     await q.query(`

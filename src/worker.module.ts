@@ -14,6 +14,14 @@ import { RetryProcessor, SyncProcessor } from './sync/sync.processor';
 /** Queue processors and cron triggers: registered only when the process runs the worker (`worker` or `all`). */
 @Module({
   imports: [ScheduleModule.forRoot(), DiscoveryModule, SyncModule, CleanupModule],
-  providers: [SyncProcessor, RetryProcessor, PollingProcessor, CleanupProcessor, SweepsProcessor, SweepsScheduler, WorkerDrain],
+  providers: [
+    SyncProcessor,
+    RetryProcessor,
+    PollingProcessor,
+    CleanupProcessor,
+    SweepsProcessor,
+    SweepsScheduler,
+    WorkerDrain,
+  ],
 })
 export class WorkerModule {}

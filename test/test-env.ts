@@ -7,7 +7,8 @@ export const TEST_ADMIN_KEY = 'te_test_admin_key_0123456789';
 export const FAST_SYNC_ENV = {
   RETRY_BASE_DELAY_MS: '100',
   RETRY_MAX_DELAY_MS: '400',
-  PROVIDER_TIMEOUT_MS: '1000',
+  // Long enough for a loaded CI machine; the timeout-after-create tests still finish in seconds.
+  PROVIDER_TIMEOUT_MS: '3000',
   // Sweeps are triggered by the tests through the admin API, never by the clock.
   SYNC_CRON: '0 0 1 1 *',
   POLL_CRON: '0 0 1 1 *',

@@ -40,7 +40,9 @@ function adminOnly(apiKeys: ApiKeysService) {
           type: 'https://tradeengage.dev/problems/' + (caller ? 'forbidden' : 'unauthorized'),
           title: caller ? 'Forbidden' : 'Unauthorized',
           status: caller ? 403 : 401,
-          detail: caller ? 'The queue dashboard needs an admin key' : 'Use the admin key as Bearer token or basic auth password',
+          detail: caller
+            ? 'The queue dashboard needs an admin key'
+            : 'Use the admin key as Bearer token or basic auth password',
           requestId: (req as Request & { id?: string }).id,
         }),
       );

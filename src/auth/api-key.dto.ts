@@ -27,7 +27,8 @@ export class ApiKeyResponse {
   @ApiProperty() name: string;
   @ApiProperty({ enum: API_KEY_ROLES }) role: ApiKeyRole;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) companyId: string | null;
-  @ApiProperty({ example: 'te_AbCdEfG', description: 'First characters of the key, to recognise it' }) keyPrefix: string;
+  @ApiProperty({ example: 'te_AbCdEfG', description: 'First characters of the key, to recognise it' })
+  keyPrefix: string;
   @ApiProperty({ format: 'date-time' }) createdAt: Date;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) revokedAt: Date | null;
 }

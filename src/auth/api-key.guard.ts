@@ -42,7 +42,9 @@ export class ApiKeyGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
 
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; caller?: Caller }>();
+    const request = context
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, string | undefined>; caller?: Caller }>();
     const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(request.headers.authorization ?? '');
     if (!match) throw new UnauthorizedError();
     const caller = await this.apiKeys.authenticate(match[1]);
@@ -52,7 +54,8 @@ export class ApiKeyGuard implements CanActivate {
     await this.enforceRateLimit(caller.apiKeyId);
 
     const roles = this.reflector.getAllAndOverride<ApiKeyRole[] | undefined>(ROLES_KEY, targets);
-    if (roles && !roles.includes(caller.role)) throw new ForbiddenError(`This endpoint needs the ${roles.join(' or ')} role`);
+    if (roles && !roles.includes(caller.role))
+      throw new ForbiddenError(`This endpoint needs the ${roles.join(' or ')} role`);
     return true;
   }
 

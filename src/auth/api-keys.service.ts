@@ -30,13 +30,17 @@ export class ApiKeysService {
   async create(input: { name: string; role: ApiKeyRole; companyId?: string }): Promise<ApiKey & { key: string }> {
     if (input.role === 'company') {
       if (!input.companyId) {
-        throw new UnprocessableError('A company key needs a companyId', [{ field: 'companyId', message: 'is required for role company' }]);
+        throw new UnprocessableError('A company key needs a companyId', [
+          { field: 'companyId', message: 'is required for role company' },
+        ]);
       }
       if (!(await this.companies.existsBy({ id: input.companyId }))) {
         throw new UnprocessableError('Unknown company', [{ field: 'companyId', message: 'does not exist' }]);
       }
     } else if (input.companyId) {
-      throw new UnprocessableError('An admin key is not bound to a company', [{ field: 'companyId', message: 'must be absent for role admin' }]);
+      throw new UnprocessableError('An admin key is not bound to a company', [
+        { field: 'companyId', message: 'must be absent for role admin' },
+      ]);
     }
     const key = `te_${randomBytes(24).toString('base64url')}`;
     const saved = await this.keys.save(
@@ -70,7 +74,10 @@ export class ApiKeysService {
     if (timingSafeEqual(Buffer.from(hash, 'hex'), this.adminKeyHash)) {
       return { apiKeyId: BOOTSTRAP_ADMIN_ID, role: 'admin', companyId: null };
     }
-    const key = await this.keys.findOne({ where: { keyHash: hash }, select: { id: true, role: true, companyId: true, revokedAt: true } });
+    const key = await this.keys.findOne({
+      where: { keyHash: hash },
+      select: { id: true, role: true, companyId: true, revokedAt: true },
+    });
     if (!key || key.revokedAt) return null;
     return { apiKeyId: key.id, role: key.role, companyId: key.companyId };
   }

@@ -50,7 +50,9 @@ export class CleanupService {
         if (!batch.length) return 0;
         const ids = batch.map((r) => r.id);
         await m.query(`INSERT INTO archived_jobs SELECT *, now() FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
-        await m.query(`INSERT INTO archived_routings SELECT *, now() FROM routings WHERE job_id = ANY($1::uuid[])`, [ids]);
+        await m.query(`INSERT INTO archived_routings SELECT *, now() FROM routings WHERE job_id = ANY($1::uuid[])`, [
+          ids,
+        ]);
         await m.query(
           `INSERT INTO archived_routing_events SELECT e.*, now() FROM routing_events e
              JOIN routings r ON r.id = e.routing_id WHERE r.job_id = ANY($1::uuid[])`,

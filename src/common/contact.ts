@@ -7,8 +7,10 @@ export function toE164(phone: string, defaultCountry: 'US' = 'US'): string | nul
 }
 
 export const US_STATES = new Set(
-  ('AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA ' +
-    'RI SC SD TN TX UT VT VA WA WV WI WY DC PR VI GU AS MP').split(' '),
+  (
+    'AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA ' +
+    'RI SC SD TN TX UT VT VA WA WV WI WY DC PR VI GU AS MP'
+  ).split(' '),
 );
 
 export const ZIP_PATTERN = /^\d{5}(-\d{4})?$/;

@@ -56,7 +56,9 @@ export function ApiProblems(...statuses: number[]) {
               status,
               detail: DESCRIPTIONS[status],
               requestId: 'a3c2e1f0-5b7d-4c1e-9f3a-2b8d7e6c5a41',
-              ...(status === 400 || status === 422 ? { errors: [{ field: 'address.zip', message: 'must be a US ZIP or ZIP+4' }] } : {}),
+              ...(status === 400 || status === 422
+                ? { errors: [{ field: 'address.zip', message: 'must be a US ZIP or ZIP+4' }] }
+                : {}),
             },
           },
         },

@@ -69,7 +69,10 @@ export function pageQuery<T extends ObjectLiteral>(
       cursorId: position.id,
     });
   }
-  return qb.orderBy(`${alias}.createdAt`, 'DESC').addOrderBy(`${alias}.id`, 'DESC').take(query.limit + 1);
+  return qb
+    .orderBy(`${alias}.createdAt`, 'DESC')
+    .addOrderBy(`${alias}.id`, 'DESC')
+    .take(query.limit + 1);
 }
 
 export function toPage<T extends { createdAt: Date; id: string }>(rows: T[], limit: number): Page<T> {

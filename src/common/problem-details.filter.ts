@@ -40,7 +40,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const problem = this.toProblem(exception);
     // Errors of the body parser or the router come before the logging middleware has given the request its id.
-    problem.requestId = request.id ? String(request.id) : response.headersSent ? undefined : requestIdOf(request, response);
+    problem.requestId = request.id
+      ? String(request.id)
+      : response.headersSent
+        ? undefined
+        : requestIdOf(request, response);
     if (problem.status >= 500) {
       this.logger.error({ err: exception, requestId: problem.requestId }, 'Unhandled error');
     }
@@ -122,7 +126,9 @@ function problem(status: number, title: string, detail: string, errors?: FieldEr
 
 function titleOf(status: number): string {
   const name = HttpStatus[status] as string | undefined;
-  return name ? name.toLowerCase().replace(/(^|_)(\w)/g, (_, sep: string, c: string) => (sep ? ' ' : '') + c.toUpperCase()) : 'Error';
+  return name
+    ? name.toLowerCase().replace(/(^|_)(\w)/g, (_, sep: string, c: string) => (sep ? ' ' : '') + c.toUpperCase())
+    : 'Error';
 }
 
 function slug(title: string): string {

@@ -73,7 +73,8 @@ export class CompaniesService {
       where: { id: companyId },
       select: { id: true, providerType: true, providerCredentials: true },
     });
-    if (!row?.providerType || !row.providerCredentials) throw new NotFoundError('Provider credentials of company', companyId);
+    if (!row?.providerType || !row.providerCredentials)
+      throw new NotFoundError('Provider credentials of company', companyId);
     return this.cipher.decrypt(row.providerCredentials) as ProviderCredentials;
   }
 
@@ -104,7 +105,9 @@ export class CompaniesService {
     return this.technicians.save(technician);
   }
 
-  private sealProvider(provider: ProviderConfigDto | null | undefined): Pick<Company, 'providerType' | 'providerCredentials'> {
+  private sealProvider(
+    provider: ProviderConfigDto | null | undefined,
+  ): Pick<Company, 'providerType' | 'providerCredentials'> {
     if (!provider) return { providerType: null, providerCredentials: null };
     let credentials: ProviderCredentials;
     try {
@@ -114,7 +117,10 @@ export class CompaniesService {
       const message = (error as Error).message.replace(/^credentials\.?/, '');
       const field = /^(\w+)/.exec(message)?.[1];
       throw new ValidationError([
-        { field: field ? `provider.credentials.${field}` : 'provider.credentials', message: message.replace(/^\w+\s*/, '') || 'is invalid' },
+        {
+          field: field ? `provider.credentials.${field}` : 'provider.credentials',
+          message: message.replace(/^\w+\s*/, '') || 'is invalid',
+        },
       ]);
     }
     return { providerType: provider.type, providerCredentials: this.cipher.encrypt(credentials) };

@@ -5,16 +5,16 @@ import { APP_MODES } from './app-mode';
 // The dev admin key is public by design: it only exists outside production, with a warning at boot.
 export const DEV_ADMIN_API_KEY = 'te_dev_admin_key_change_me';
 
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const url = (protocols: string[]) =>
   z
     .string()
     .url()
     .refine((v) => protocols.some((p) => v.startsWith(`${p}:`)), `must start with ${protocols.join(' or ')}://`);
-const cron = z.string().refine((v) => v.trim().split(/\s+/).length >= 5 && v.trim().split(/\s+/).length <= 6, 'must be a cron expression');
+const cron = z
+  .string()
+  .refine((v) => v.trim().split(/\s+/).length >= 5 && v.trim().split(/\s+/).length <= 6, 'must be a cron expression');
 
 const rateLimit = z.object({
   perMinute: z.number().int().positive(),
@@ -38,7 +38,9 @@ const rateLimits = z
       return z.NEVER;
     }
   })
-  .pipe(z.object({ servicetitan: rateLimit.partial().optional(), housecallpro: rateLimit.partial().optional() }).strict())
+  .pipe(
+    z.object({ servicetitan: rateLimit.partial().optional(), housecallpro: rateLimit.partial().optional() }).strict(),
+  )
   .transform((o) => ({
     servicetitan: { ...DEFAULT_RATE_LIMITS.servicetitan, ...o.servicetitan },
     housecallpro: { ...DEFAULT_RATE_LIMITS.housecallpro, ...o.housecallpro },
@@ -87,11 +89,16 @@ export const envSchema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
       for (const name of ['ADMIN_API_KEY', 'CREDENTIALS_KEY'] as const) {
-        if (!env[name]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: 'is required in production' });
+        if (!env[name])
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: 'is required in production' });
       }
     }
     if (env.RETRY_MAX_DELAY_MS < env.RETRY_BASE_DELAY_MS) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['RETRY_MAX_DELAY_MS'], message: 'must be >= RETRY_BASE_DELAY_MS' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['RETRY_MAX_DELAY_MS'],
+        message: 'must be >= RETRY_BASE_DELAY_MS',
+      });
     }
   });
 

@@ -83,7 +83,9 @@ export class ProvidersHealthIndicator {
       const failing = summaries
         .filter(([, s]) => s.callsLast15m >= PROVIDER_MIN_CALLS && s.errorRate >= PROVIDER_DOWN_ERROR_RATE)
         .map(([type]) => type);
-      return failing.length ? indicator.down({ ...info, message: `mostly failing: ${failing.join(', ')}` }) : indicator.up(info);
+      return failing.length
+        ? indicator.down({ ...info, message: `mostly failing: ${failing.join(', ')}` })
+        : indicator.up(info);
     } catch (error) {
       return indicator.down({ message: (error as Error).message });
     }
@@ -117,7 +119,8 @@ export class SystemHealthIndicator implements OnModuleDestroy {
     };
     this.loopDelay.reset();
     if (p99Ms > EVENT_LOOP_P99_LIMIT_MS) return indicator.down({ ...info, message: 'event loop is blocked' });
-    if (memory.heapUsed > heapLimit * HEAP_LIMIT_SHARE) return indicator.down({ ...info, message: 'heap nearly exhausted' });
+    if (memory.heapUsed > heapLimit * HEAP_LIMIT_SHARE)
+      return indicator.down({ ...info, message: 'heap nearly exhausted' });
     return indicator.up(info);
   }
 }

@@ -11,7 +11,13 @@ import { RedisHealthIndicator } from './redis.health';
 @Module({
   imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty', logger: false })],
   controllers: [HealthController],
-  providers: [RedisHealthIndicator, QueuesHealthIndicator, ProvidersHealthIndicator, SystemHealthIndicator, ProviderCallStats],
+  providers: [
+    RedisHealthIndicator,
+    QueuesHealthIndicator,
+    ProvidersHealthIndicator,
+    SystemHealthIndicator,
+    ProviderCallStats,
+  ],
   exports: [ProviderCallStats],
 })
 export class HealthModule {}

@@ -4,9 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 
 import { ConflictError, UnprocessableError } from '../common/errors';
 
-export type IdempotencyClaim =
-  | { kind: 'claimed' }
-  | { kind: 'replay'; status: number; body: unknown };
+export type IdempotencyClaim = { kind: 'claimed' } | { kind: 'replay'; status: number; body: unknown };
 
 // A claim whose request died without finishing is taken over after this long.
 const ABANDONED_AFTER = '60 seconds';
@@ -49,17 +47,18 @@ export class IdempotencyService {
 
   /** Records the response in the same transaction as the work it describes. */
   async complete(manager: EntityManager, scope: string, key: string, status: number, body: unknown): Promise<void> {
-    await manager.query(`UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE scope = $1 AND key = $2`, [
-      scope,
-      key,
-      status,
-      JSON.stringify(body),
-    ]);
+    await manager.query(
+      `UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE scope = $1 AND key = $2`,
+      [scope, key, status, JSON.stringify(body)],
+    );
   }
 
   /** Frees the key when the request failed, so the client may try again. */
   async release(scope: string, key: string): Promise<void> {
-    await this.db.query(`DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response_status IS NULL`, [scope, key]);
+    await this.db.query(`DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response_status IS NULL`, [
+      scope,
+      key,
+    ]);
   }
 
   /** Cleanup: forget keys older than their lifetime. */

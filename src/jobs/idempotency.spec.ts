@@ -1,10 +1,19 @@
 import { canonicalJson, requestFingerprint } from './idempotency';
 
 describe('requestFingerprint', () => {
-  const body = { summary: 'Fix panel', homeowner: { lastName: 'Doe', firstName: 'Jane' }, targetCompanyIds: ['b', 'a'] };
+  const body = {
+    summary: 'Fix panel',
+    homeowner: { lastName: 'Doe', firstName: 'Jane' },
+    targetCompanyIds: ['b', 'a'],
+  };
 
   it('ignores key order and undefined members', () => {
-    const reordered = { targetCompanyIds: ['b', 'a'], homeowner: { firstName: 'Jane', lastName: 'Doe' }, summary: 'Fix panel', trade: undefined };
+    const reordered = {
+      targetCompanyIds: ['b', 'a'],
+      homeowner: { firstName: 'Jane', lastName: 'Doe' },
+      summary: 'Fix panel',
+      trade: undefined,
+    };
     expect(requestFingerprint('POST', '/api/jobs', reordered)).toBe(requestFingerprint('POST', '/api/jobs', body));
   });
 

@@ -14,5 +14,7 @@ export function canonicalJson(value: unknown): string {
 
 /** Same key + same body replays; same key + another body is refused. Key order and whitespace do not matter. */
 export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${canonicalJson(body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n${canonicalJson(body)}`)
+    .digest('hex');
 }

@@ -22,7 +22,11 @@ export class JobsController {
   constructor(private readonly jobs: JobsService) {}
 
   @Post()
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 visible ASCII characters; replays for 24 h' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Up to 255 visible ASCII characters; replays for 24 h',
+  })
   @ApiCreatedResponse({ type: JobResponse, description: 'Created; a replay also sets `Idempotent-Replayed: true`' })
   @ApiProblems(400, 401, 403, 409, 413, 415, 422)
   async create(

@@ -107,7 +107,12 @@ export class JobsService {
         if (routings.length) {
           await m.insert(
             RoutingEvent,
-            routings.map((r) => ({ routingId: r.id, type: 'created' as const, outcome: 'pending', message: `routed to company ${r.companyId}` })),
+            routings.map((r) => ({
+              routingId: r.id,
+              type: 'created' as const,
+              outcome: 'pending',
+              message: `routed to company ${r.companyId}`,
+            })),
           );
         }
         if (key) {
@@ -132,7 +137,8 @@ export class JobsService {
   async list(caller: Caller, query: ListJobsQuery): Promise<Page<JobResponse>> {
     let companyId = query.companyId;
     if (caller.role === 'company') {
-      if (companyId && companyId !== caller.companyId) throw new ForbiddenError('A company key may only list its own jobs');
+      if (companyId && companyId !== caller.companyId)
+        throw new ForbiddenError('A company key may only list its own jobs');
       companyId = caller.companyId!;
     }
     const qb = this.jobs.createQueryBuilder('j');
@@ -143,10 +149,18 @@ export class JobsService {
     if (query.createdTo) qb.andWhere('j.createdAt < :to', { to: query.createdTo });
     const page = toPage(await pageQuery(qb, 'j', query).getMany(), query.limit);
     const routings = page.items.length
-      ? await this.routings.find({ where: { jobId: In(page.items.map((j) => j.id)) }, order: { createdAt: 'ASC', id: 'ASC' } })
+      ? await this.routings.find({
+          where: { jobId: In(page.items.map((j) => j.id)) },
+          order: { createdAt: 'ASC', id: 'ASC' },
+        })
       : [];
     return {
-      items: page.items.map((job) => toJobResponse(job, routings.filter((r) => r.jobId === job.id))),
+      items: page.items.map((job) =>
+        toJobResponse(
+          job,
+          routings.filter((r) => r.jobId === job.id),
+        ),
+      ),
       nextCursor: page.nextCursor,
     };
   }
@@ -174,12 +188,17 @@ export class JobsService {
 
     const candidates = dto.targetCompanyIds
       ? await this.companies.findBy({ id: In(dto.targetCompanyIds) })
-      : await this.companies.createQueryBuilder('c').where('c.isActive').andWhere('c.providerType IS NOT NULL').getMany();
+      : await this.companies
+          .createQueryBuilder('c')
+          .where('c.isActive')
+          .andWhere('c.providerType IS NOT NULL')
+          .getMany();
     const decision = chooseTargets(
       { referringCompanyId: dto.companyId, trade: dto.trade ?? null, zip, targetCompanyIds: dto.targetCompanyIds },
       candidates,
     );
-    if (!decision.ok) throw new UnprocessableError('Some target companies cannot receive this referral', decision.errors);
+    if (!decision.ok)
+      throw new UnprocessableError('Some target companies cannot receive this referral', decision.errors);
     return decision.targets;
   }
 }
@@ -192,8 +211,14 @@ function normalizeHomeowner(dto: CreateJobDto): Homeowner {
     throw new ValidationError([{ field: 'homeowner', message: 'needs a phone or an email' }]);
   }
   const e164 = phone ? toE164(phone) : null;
-  if (phone && !e164) throw new ValidationError([{ field: 'homeowner.phone', message: 'must be a valid phone number' }]);
-  return { firstName: homeowner.firstName, lastName: homeowner.lastName, phone: e164, email: email ? normalizeEmail(email) : null };
+  if (phone && !e164)
+    throw new ValidationError([{ field: 'homeowner.phone', message: 'must be a valid phone number' }]);
+  return {
+    firstName: homeowner.firstName,
+    lastName: homeowner.lastName,
+    phone: e164,
+    email: email ? normalizeEmail(email) : null,
+  };
 }
 
 function normalizeAddress(dto: CreateJobDto): Address {

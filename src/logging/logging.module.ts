@@ -54,7 +54,11 @@ export class LoggingModule {
               customProps: (req: IncomingMessage & { id?: unknown }) => ({ requestId: req.id }),
               autoLogging: { ignore: (req: IncomingMessage) => /^\/(metrics|api\/health)/.test(req.url ?? '') },
               serializers: {
-                req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+                req: (req: { id: unknown; method: string; url: string }) => ({
+                  id: req.id,
+                  method: req.method,
+                  url: req.url,
+                }),
                 res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
               },
             };

@@ -8,7 +8,9 @@ import { StateGauges } from './state-gauges';
 /** `/metrics` in every mode, with the Node process defaults. */
 @Global()
 @Module({
-  imports: [PrometheusModule.register({ path: '/metrics', controller: MetricsController, defaultMetrics: { enabled: true } })],
+  imports: [
+    PrometheusModule.register({ path: '/metrics', controller: MetricsController, defaultMetrics: { enabled: true } }),
+  ],
   providers: [...METRIC_PROVIDERS, StateGauges],
   exports: [...METRIC_PROVIDERS, StateGauges],
 })

@@ -41,7 +41,19 @@ export const METRIC_PROVIDERS = [
     help: 'Provider calls let through unthrottled because Redis could not answer',
     labelNames: ['provider'],
   }),
-  makeGaugeProvider({ name: METRIC.routings, help: 'Routings by status (read at scrape time)', labelNames: ['status'] }),
-  makeGaugeProvider({ name: METRIC.queueJobs, help: 'Queue jobs by queue and state (read at scrape time)', labelNames: ['queue', 'state'] }),
-  makeCounterProvider({ name: METRIC.sweepRuns, help: 'Sweep runs by name and outcome', labelNames: ['name', 'outcome'] }),
+  makeGaugeProvider({
+    name: METRIC.routings,
+    help: 'Routings by status (read at scrape time)',
+    labelNames: ['status'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.queueJobs,
+    help: 'Queue jobs by queue and state (read at scrape time)',
+    labelNames: ['queue', 'state'],
+  }),
+  makeCounterProvider({
+    name: METRIC.sweepRuns,
+    help: 'Sweep runs by name and outcome',
+    labelNames: ['name', 'outcome'],
+  }),
 ];

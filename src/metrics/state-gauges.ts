@@ -41,7 +41,8 @@ export class StateGauges {
       const rows: { status: string; n: number }[] = await this.db.query(
         `SELECT status, count(*)::int AS n FROM routings GROUP BY status`,
       );
-      for (const status of ROUTING_STATUSES) this.routings.set({ status }, rows.find((r) => r.status === status)?.n ?? 0);
+      for (const status of ROUTING_STATUSES)
+        this.routings.set({ status }, rows.find((r) => r.status === status)?.n ?? 0);
     } catch {
       // A scrape during a database outage shows the last values; health reports the outage.
     }

@@ -95,16 +95,20 @@ export class PollingService {
         if (!affected || !isChange(routing, status)) continue;
         changed++;
         touchedJobs.push(routing.job_id);
-        await m.query(
-          `INSERT INTO routing_events (routing_id, type, outcome, message) VALUES ($1, 'poll', $2, $3)`,
-          [routing.id, status.status, `provider status ${routing.provider_status_raw ?? 'none'} → ${status.rawStatus}`],
-        );
+        await m.query(`INSERT INTO routing_events (routing_id, type, outcome, message) VALUES ($1, 'poll', $2, $3)`, [
+          routing.id,
+          status.status,
+          `provider status ${routing.provider_status_raw ?? 'none'} → ${status.rawStatus}`,
+        ]);
         if (finalStatus) {
-          await m.query(`INSERT INTO routing_events (routing_id, type, outcome, message) VALUES ($1, 'status_change', $2, $3)`, [
-            routing.id,
-            finalStatus,
-            `synced → ${finalStatus}${status.revenueCents !== null ? ` (revenue ${status.revenueCents} cents)` : ''}`,
-          ]);
+          await m.query(
+            `INSERT INTO routing_events (routing_id, type, outcome, message) VALUES ($1, 'status_change', $2, $3)`,
+            [
+              routing.id,
+              finalStatus,
+              `synced → ${finalStatus}${status.revenueCents !== null ? ` (revenue ${status.revenueCents} cents)` : ''}`,
+            ],
+          );
         }
       }
       // Routings polled without a result (unknown at the provider) still count as polled.

@@ -58,7 +58,11 @@ export interface ReferralStatus {
 export interface ProviderCallHooks {
   /** Resolves when the request may be sent (waits for a rate-limit slot). */
   beforeRequest?(): Promise<void>;
-  afterResponse?(info: { status: number | 'network_error' | 'timeout'; durationMs: number; retryAfterMs?: number }): void;
+  afterResponse?(info: {
+    status: number | 'network_error' | 'timeout';
+    durationMs: number;
+    retryAfterMs?: number;
+  }): void;
   requestId?: string;
 }
 

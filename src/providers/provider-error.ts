@@ -124,7 +124,9 @@ export function extractProviderMessage(body: unknown): string | undefined {
   if (typeof parsed.message === 'string') parts.push(parsed.message);
   if (isRecord(parsed.error) && typeof parsed.error.message === 'string') parts.push(parsed.error.message);
   if (typeof parsed.error === 'string') {
-    parts.push(typeof parsed.error_description === 'string' ? `${parsed.error}: ${parsed.error_description}` : parsed.error);
+    parts.push(
+      typeof parsed.error_description === 'string' ? `${parsed.error}: ${parsed.error_description}` : parsed.error,
+    );
   }
   const fieldErrors = formatFieldErrors(parsed.errors);
   if (fieldErrors) parts.push(fieldErrors);

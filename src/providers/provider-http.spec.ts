@@ -49,7 +49,13 @@ describe('sendProviderRequest', () => {
       res.writeHead(201, { 'content-type': 'application/json' }).end('{"id":"job_1"}');
     };
     const h = hooks();
-    const result = await sendProviderRequest<{ id: string }>({ method: 'POST', url: `${url}/jobs`, json: { a: 1 }, timeoutMs: 2000, hooks: h });
+    const result = await sendProviderRequest<{ id: string }>({
+      method: 'POST',
+      url: `${url}/jobs`,
+      json: { a: 1 },
+      timeoutMs: 2000,
+      hooks: h,
+    });
     expect(result).toEqual({ id: 'job_1' });
     expect(seen?.headers['x-request-id']).toBe('req-123');
     expect(seen?.headers['content-type']).toBe('application/json');
@@ -65,7 +71,12 @@ describe('sendProviderRequest', () => {
       body = `${req.headers['content-type']} ${b}`;
       res.writeHead(200).end('{}');
     };
-    await sendProviderRequest({ method: 'POST', url, form: { grant_type: 'client_credentials', client_id: 'a b' }, timeoutMs: 2000 });
+    await sendProviderRequest({
+      method: 'POST',
+      url,
+      form: { grant_type: 'client_credentials', client_id: 'a b' },
+      timeoutMs: 2000,
+    });
     expect(body).toBe('application/x-www-form-urlencoded grant_type=client_credentials&client_id=a+b');
   });
 
@@ -74,7 +85,13 @@ describe('sendProviderRequest', () => {
     const h = hooks();
     const error = await sendProviderRequest({ method: 'GET', url, timeoutMs: 2000, hooks: h }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
-    expect(error).toMatchObject({ code: 'RATE_LIMITED', retryable: true, retryAfterMs: 3000, httpStatus: 429, providerMessage: 'slow down' });
+    expect(error).toMatchObject({
+      code: 'RATE_LIMITED',
+      retryable: true,
+      retryAfterMs: 3000,
+      httpStatus: 429,
+      providerMessage: 'slow down',
+    });
     expect(h.infos).toEqual([expect.objectContaining({ status: 429, retryAfterMs: 3000 })]);
   });
 
@@ -92,14 +109,21 @@ describe('sendProviderRequest', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const h = hooks();
-    const error = await sendProviderRequest({ method: 'GET', url: `http://127.0.0.1:${port}`, timeoutMs: 2000, hooks: h }).catch((e: unknown) => e);
+    const error = await sendProviderRequest({
+      method: 'GET',
+      url: `http://127.0.0.1:${port}`,
+      timeoutMs: 2000,
+      hooks: h,
+    }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'NETWORK', retryable: true });
     expect(h.infos).toEqual([expect.objectContaining({ status: 'network_error' })]);
   });
 
   it('rejects a 2xx that is not JSON', async () => {
     handler = (_req, _b, res) => res.writeHead(200).end('<html>');
-    await expect(sendProviderRequest({ method: 'GET', url, timeoutMs: 2000 })).rejects.toMatchObject({ code: 'UNKNOWN' });
+    await expect(sendProviderRequest({ method: 'GET', url, timeoutMs: 2000 })).rejects.toMatchObject({
+      code: 'UNKNOWN',
+    });
   });
 });
 
@@ -137,6 +161,11 @@ describe('chunk', () => {
     [51, 50, [50, 1]],
     [120, 50, [50, 50, 20]],
   ])('%d items by %d', (count, size, sizes) => {
-    expect(chunk(Array.from({ length: count }, (_, i) => i), size).map((c) => c.length)).toEqual(sizes);
+    expect(
+      chunk(
+        Array.from({ length: count }, (_, i) => i),
+        size,
+      ).map((c) => c.length),
+    ).toEqual(sizes);
   });
 });

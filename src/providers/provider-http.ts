@@ -66,7 +66,12 @@ export async function sendProviderRequest<T>(request: ProviderRequest): Promise<
   }
   hooks?.afterResponse?.({ status, durationMs: elapsed() });
   if (text !== '' && typeof parsed === 'string') {
-    throw new ProviderError({ code: 'UNKNOWN', retryable: false, httpStatus: status, providerMessage: 'response is not JSON' });
+    throw new ProviderError({
+      code: 'UNKNOWN',
+      retryable: false,
+      httpStatus: status,
+      providerMessage: 'response is not JSON',
+    });
   }
   return parsed as T;
 }
@@ -81,7 +86,11 @@ function parseBody(text: string): unknown {
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight, keeping the input order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let failed = false;

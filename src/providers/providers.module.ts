@@ -15,7 +15,10 @@ import { ServiceTitanProvider } from './servicetitan/servicetitan.provider';
     HousecallProProvider,
     {
       provide: FIELD_SERVICE_PROVIDERS,
-      useFactory: (serviceTitan: ServiceTitanProvider, housecallPro: HousecallProProvider) => [serviceTitan, housecallPro],
+      useFactory: (serviceTitan: ServiceTitanProvider, housecallPro: HousecallProProvider) => [
+        serviceTitan,
+        housecallPro,
+      ],
       inject: [ServiceTitanProvider, HousecallProProvider],
     },
     ProviderRegistry,

@@ -9,7 +9,8 @@ const company = (id: string, overrides: Partial<CandidateCompany> = {}): Candida
   ...overrides,
 });
 
-const ids = (decision: ReturnType<typeof chooseTargets>) => (decision.ok ? decision.targets.map((t) => t.id) : decision.errors);
+const ids = (decision: ReturnType<typeof chooseTargets>) =>
+  decision.ok ? decision.targets.map((t) => t.id) : decision.errors;
 
 describe('chooseTargets without explicit targets', () => {
   const request = { referringCompanyId: 'ref', trade: 'electrical', zip: '78701-1234' };
@@ -32,7 +33,10 @@ describe('chooseTargets without explicit targets', () => {
   });
 
   it('a job without trade reaches only companies taking every trade', () => {
-    const decision = chooseTargets({ ...request, trade: null }, [company('any'), company('spec', { trades: ['hvac'] })]);
+    const decision = chooseTargets({ ...request, trade: null }, [
+      company('any'),
+      company('spec', { trades: ['hvac'] }),
+    ]);
     expect(ids(decision)).toEqual(['any']);
   });
 
@@ -50,13 +54,21 @@ describe('chooseTargets with targetCompanyIds', () => {
   ];
 
   it('takes exactly the targets, ignoring trade and area rules', () => {
-    const decision = chooseTargets({ referringCompanyId: 'ref', trade: 'electrical', zip: '78701', targetCompanyIds: ['a'] }, companies);
+    const decision = chooseTargets(
+      { referringCompanyId: 'ref', trade: 'electrical', zip: '78701', targetCompanyIds: ['a'] },
+      companies,
+    );
     expect(ids(decision)).toEqual(['a']);
   });
 
   it('names every target that cannot receive', () => {
     const decision = chooseTargets(
-      { referringCompanyId: 'ref', trade: null, zip: '78701', targetCompanyIds: ['a', 'missing', 'off', 'bare', 'ref'] },
+      {
+        referringCompanyId: 'ref',
+        trade: null,
+        zip: '78701',
+        targetCompanyIds: ['a', 'missing', 'off', 'bare', 'ref'],
+      },
       companies,
     );
     expect(decision).toEqual({

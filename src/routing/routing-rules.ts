@@ -18,8 +18,7 @@ export interface RoutingRequest {
 }
 
 export type RoutingDecision =
-  | { ok: true; targets: (CandidateCompany & { providerType: ProviderType })[] }
-  | { ok: false; errors: FieldError[] };
+  { ok: true; targets: (CandidateCompany & { providerType: ProviderType })[] } | { ok: false; errors: FieldError[] };
 
 const canReceive = (c: CandidateCompany): c is CandidateCompany & { providerType: ProviderType } =>
   c.isActive && c.providerType !== null;
@@ -37,7 +36,8 @@ export function chooseTargets(request: RoutingRequest, companies: CandidateCompa
       const company = byId.get(id);
       const field = `targetCompanyIds[${i}]`;
       if (!company) errors.push({ field, message: 'company does not exist' });
-      else if (company.id === request.referringCompanyId) errors.push({ field, message: 'cannot be the referring company' });
+      else if (company.id === request.referringCompanyId)
+        errors.push({ field, message: 'cannot be the referring company' });
       else if (!company.isActive) errors.push({ field, message: 'company is inactive' });
       else if (!company.providerType) errors.push({ field, message: 'company has no provider configured' });
       else if (canReceive(company)) return [company];

@@ -25,7 +25,8 @@ export class RoutingsService {
   async list(caller: Caller, query: ListRoutingsQuery): Promise<Page<RoutingResponse>> {
     let companyId = query.companyId;
     if (caller.role === 'company') {
-      if (companyId && companyId !== caller.companyId) throw new ForbiddenError('A company key may only list routings addressed to it');
+      if (companyId && companyId !== caller.companyId)
+        throw new ForbiddenError('A company key may only list routings addressed to it');
       companyId = caller.companyId!;
     }
     const qb = this.routings.createQueryBuilder('r');
@@ -39,7 +40,8 @@ export class RoutingsService {
 
   async get(caller: Caller, id: string): Promise<RoutingWithEventsResponse> {
     const routing = await this.routings.findOneBy({ id });
-    if (!routing || (caller.role === 'company' && routing.companyId !== caller.companyId)) throw new NotFoundError('Routing', id);
+    if (!routing || (caller.role === 'company' && routing.companyId !== caller.companyId))
+      throw new NotFoundError('Routing', id);
     const events = await this.events.find({ where: { routingId: id }, order: { id: 'ASC' } });
     return { ...toRoutingResponse(routing), events: events.map(toEventResponse) };
   }
@@ -56,13 +58,21 @@ export class RoutingsService {
       if (!rows.length) {
         const current = await m.findOneBy(Routing, { id });
         if (!current) throw new NotFoundError('Routing', id);
-        throw new ConflictError(`Only failed or permanently_failed routings can be retried; this one is ${current.status}`);
+        throw new ConflictError(
+          `Only failed or permanently_failed routings can be retried; this one is ${current.status}`,
+        );
       }
-      await m.insert(RoutingEvent, { routingId: id, type: 'manual_retry', outcome: 'pending', message: 'retried by an admin' });
+      await m.insert(RoutingEvent, {
+        routingId: id,
+        type: 'manual_retry',
+        outcome: 'pending',
+        message: 'retried by an admin',
+      });
       // A job canceled only because its routings failed is open again.
-      await m.query(`UPDATE jobs SET status = 'open', finished_at = NULL, updated_at = now() WHERE id = $1 AND status = 'canceled'`, [
-        rows[0].job_id,
-      ]);
+      await m.query(
+        `UPDATE jobs SET status = 'open', finished_at = NULL, updated_at = now() WHERE id = $1 AND status = 'canceled'`,
+        [rows[0].job_id],
+      );
       return m.findOneByOrFail(Routing, { id });
     });
     await this.syncProducer.enqueue([id], { priority: PRIORITY.high, requestId });

@@ -102,7 +102,11 @@ export function controlRoutes(state: SandboxState): RouteDef[] {
   };
 
   return [
-    { method: 'GET', path: '/_sandbox', handler: (ctx) => sendJson(ctx.res, 200, { ok: true, providers: SANDBOX_PROVIDERS }) },
+    {
+      method: 'GET',
+      path: '/_sandbox',
+      handler: (ctx) => sendJson(ctx.res, 200, { ok: true, providers: SANDBOX_PROVIDERS }),
+    },
     {
       method: 'POST',
       path: '/_sandbox/reset',
@@ -148,7 +152,8 @@ export function controlRoutes(state: SandboxState): RouteDef[] {
       handler: (ctx) => {
         const b = body(ctx);
         if (!b) return;
-        if (typeof b.apiKey !== 'string' || !/^\S+$/.test(b.apiKey)) return fail(ctx, 400, 'apiKey is required (no spaces)');
+        if (typeof b.apiKey !== 'string' || !/^\S+$/.test(b.apiKey))
+          return fail(ctx, 400, 'apiKey is required (no spaces)');
         const company = state.hcp.register(b.apiKey);
         sendJson(ctx.res, 201, { apiKey: company.apiKey, companyId: company.companyId });
       },

@@ -41,7 +41,13 @@ describe('sandbox: faults, limits, control', () => {
   async function hcpCustomer(apiKey = 'key-a'): Promise<{ id: string; addresses: { id: string }[] }> {
     const res = await hcp(
       '/customers',
-      { method: 'POST', body: JSON.stringify({ first_name: 'Jo', addresses: [{ street: '1 A St', city: 'X', state: 'TX', zip: '1', country: 'US' }] }) },
+      {
+        method: 'POST',
+        body: JSON.stringify({
+          first_name: 'Jo',
+          addresses: [{ street: '1 A St', city: 'X', state: 'TX', zip: '1', country: 'US' }],
+        }),
+      },
       apiKey,
     );
     return (await res.json()) as { id: string; addresses: { id: string }[] };
@@ -54,7 +60,12 @@ describe('sandbox: faults, limits, control', () => {
     const st = await fetch(`${sandbox.url}/jpm/v2/tenant/5/jobs`, { headers: h });
     expect(st.status).toBe(503);
     expect(st.headers.get('retry-after')).toBeNull();
-    expect(await st.json()).toMatchObject({ status: 503, title: 'Service Unavailable', traceId: expect.any(String), errors: {} });
+    expect(await st.json()).toMatchObject({
+      status: 503,
+      title: 'Service Unavailable',
+      traceId: expect.any(String),
+      errors: {},
+    });
     const res = await hcp('/jobs');
     expect(res.status).toBe(502);
     expect(await res.json()).toEqual({ error: { message: expect.any(String) } });
@@ -120,7 +131,9 @@ describe('sandbox: faults, limits, control', () => {
 
     const st = await control.serviceTitanRecords();
     expect(st.bookings.filter((b) => b.externalId === 'held-1')).toHaveLength(1);
-    const found = await fetch(`${sandbox.url}/crm/v2/tenant/5/booking-provider/9/bookings?externalId=held-1`, { headers: h });
+    const found = await fetch(`${sandbox.url}/crm/v2/tenant/5/booking-provider/9/bookings?externalId=held-1`, {
+      headers: h,
+    });
     expect(((await found.json()) as { data: unknown[] }).data).toHaveLength(1);
     expect((await control.housecallProRecords()).jobs.map((j) => j.tags)).toEqual([['r-9']]);
     await new Promise((r) => setTimeout(r, 50));
@@ -148,7 +161,8 @@ describe('sandbox: faults, limits, control', () => {
   it('limits ServiceTitan per tenant', async () => {
     await control.setLimits('servicetitan', { perMinute: 2 });
     const h = await stHeaders();
-    const get = (tenant: string) => fetch(`${sandbox.url}/jpm/v2/tenant/${tenant}/jobs`, { headers: h }).then((r) => r.status);
+    const get = (tenant: string) =>
+      fetch(`${sandbox.url}/jpm/v2/tenant/${tenant}/jobs`, { headers: h }).then((r) => r.status);
     expect([await get('5'), await get('5'), await get('5'), await get('6')]).toEqual([200, 200, 429, 200]);
   });
 
@@ -165,11 +179,18 @@ describe('sandbox: faults, limits, control', () => {
     const h = await stHeaders();
     const ids: number[] = [];
     for (let i = 0; i < 10; i++) {
-      const res = await fetch(`${sandbox.url}/crm/v2/tenant/5/booking-provider/9/bookings`, { method: 'POST', headers: h, body: booking(`auto-${i}`) });
+      const res = await fetch(`${sandbox.url}/crm/v2/tenant/5/booking-provider/9/bookings`, {
+        method: 'POST',
+        headers: h,
+        body: booking(`auto-${i}`),
+      });
       ids.push(((await res.json()) as { id: number }).id);
     }
     const customer = await hcpCustomer();
-    await hcp('/jobs', { method: 'POST', body: JSON.stringify({ customer_id: customer.id, address_id: customer.addresses[0].id }) });
+    await hcp('/jobs', {
+      method: 'POST',
+      body: JSON.stringify({ customer_id: customer.id, address_id: customer.addresses[0].id }),
+    });
     await new Promise((r) => setTimeout(r, 600));
 
     const st = await control.serviceTitanRecords();

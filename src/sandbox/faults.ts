@@ -40,7 +40,8 @@ export function resolveFaults(input: unknown): ActiveFaults | string {
 
   let latency = { min: 0, max: 0 };
   if (typeof c.latencyMs === 'number') latency = { min: c.latencyMs, max: c.latencyMs };
-  else if (typeof c.latencyMs === 'object' && c.latencyMs !== null) latency = { min: c.latencyMs.min, max: c.latencyMs.max };
+  else if (typeof c.latencyMs === 'object' && c.latencyMs !== null)
+    latency = { min: c.latencyMs.min, max: c.latencyMs.max };
   else if (c.latencyMs !== undefined) return 'latencyMs must be a number or {min,max}';
   if (!(latency.min >= 0 && latency.max >= latency.min)) return 'latencyMs must satisfy 0 <= min <= max';
 

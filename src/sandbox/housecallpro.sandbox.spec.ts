@@ -14,7 +14,12 @@ describe('sandbox: Housecall Pro', () => {
 
   const auth = (apiKey = 'key-a') => ({ Authorization: `Token ${apiKey}`, 'Content-Type': 'application/json' });
 
-  async function call(method: string, path: string, body?: unknown, apiKey = 'key-a'): Promise<{ status: number; body: any }> {
+  async function call(
+    method: string,
+    path: string,
+    body?: unknown,
+    apiKey = 'key-a',
+  ): Promise<{ status: number; body: any }> {
     const res = await fetch(`${sandbox.url}${path}`, {
       method,
       headers: auth(apiKey),
@@ -40,8 +45,17 @@ describe('sandbox: Housecall Pro', () => {
     return res.body as HcpCustomerResponse;
   }
 
-  async function job(customer: HcpCustomerResponse, extra: Record<string, unknown> = {}, apiKey = 'key-a'): Promise<HcpJobResponse> {
-    const res = await call('POST', '/jobs', { customer_id: customer.id, address_id: customer.addresses[0].id, ...extra }, apiKey);
+  async function job(
+    customer: HcpCustomerResponse,
+    extra: Record<string, unknown> = {},
+    apiKey = 'key-a',
+  ): Promise<HcpJobResponse> {
+    const res = await call(
+      'POST',
+      '/jobs',
+      { customer_id: customer.id, address_id: customer.addresses[0].id, ...extra },
+      apiKey,
+    );
     expect(res.status).toBe(201);
     return res.body as HcpJobResponse;
   }
@@ -49,7 +63,11 @@ describe('sandbox: Housecall Pro', () => {
   it('answers 401 {"message":"Unauthorized"} identically for Bearer, missing and unknown keys', async () => {
     await control.setOptions({ autoRegister: false });
     await control.registerHousecallProCompany({ apiKey: 'known' });
-    const attempts: Record<string, string>[] = [{ Authorization: 'Bearer known' }, {}, { Authorization: 'Token unknown' }];
+    const attempts: Record<string, string>[] = [
+      { Authorization: 'Bearer known' },
+      {},
+      { Authorization: 'Token unknown' },
+    ];
     for (const headers of attempts) {
       const res = await fetch(`${sandbox.url}/jobs`, { headers });
       expect(res.status).toBe(401);
@@ -61,7 +79,11 @@ describe('sandbox: Housecall Pro', () => {
   it('creates customers with prefixed ids and finds them by q (phone in E.164, email, address)', async () => {
     const customer = await customerWithAddress();
     expect(customer.id).toMatch(/^cus_/);
-    expect(customer.addresses[0]).toMatchObject({ id: expect.stringMatching(/^adr_/), street: '1 Main St', zip: '78701' });
+    expect(customer.addresses[0]).toMatchObject({
+      id: expect.stringMatching(/^adr_/),
+      street: '1 Main St',
+      zip: '78701',
+    });
     await call('POST', '/customers', { first_name: 'Other', mobile_number: '2065550199' });
 
     for (const q of ['+15125550100', '512-555-0100', 'jane@example', 'Main St', 'Homeowner']) {
@@ -76,9 +98,14 @@ describe('sandbox: Housecall Pro', () => {
 
   it('validates addresses and jobs with the documented 422 shapes', async () => {
     const customer = await customerWithAddress();
-    const badAddress = await call('POST', `/customers/${customer.id}/addresses`, { street: '2 Side St', city: 'Austin' });
+    const badAddress = await call('POST', `/customers/${customer.id}/addresses`, {
+      street: '2 Side St',
+      city: 'Austin',
+    });
     expect(badAddress.status).toBe(422);
-    expect(badAddress.body).toEqual({ errors: { state: ['is missing'], zip: ['is missing'], country: ['is missing'] } });
+    expect(badAddress.body).toEqual({
+      errors: { state: ['is missing'], zip: ['is missing'], country: ['is missing'] },
+    });
     const added = await call('POST', `/customers/${customer.id}/addresses`, {
       street: '2 Side St',
       city: 'Austin',
@@ -116,7 +143,12 @@ describe('sandbox: Housecall Pro', () => {
 
     const records = await control.housecallProRecords();
     expect(records.jobs).toHaveLength(1);
-    expect(records.jobs[0]).toMatchObject({ apiKey: 'key-a', customer_id: customer.id, tags: ['te-routing-1'], lead_source: 'TradeEngage' });
+    expect(records.jobs[0]).toMatchObject({
+      apiKey: 'key-a',
+      customer_id: customer.id,
+      tags: ['te-routing-1'],
+      lead_source: 'TradeEngage',
+    });
     expect((await call('GET', '/tags')).body.tags.map((t: { name: string }) => t.name)).toEqual(['te-routing-1']);
   });
 
@@ -151,7 +183,11 @@ describe('sandbox: Housecall Pro', () => {
     expect(Number.isNaN(Date.parse(fetched.work_timestamps.completed_at ?? ''))).toBe(false);
     const invoices = await call('GET', `/jobs/${created.id}/invoices`);
     expect(invoices.body.invoices).toHaveLength(1);
-    expect(invoices.body.invoices[0]).toMatchObject({ amount: 45_000, due_amount: 45_000, invoice_number: created.invoice_number });
+    expect(invoices.body.invoices[0]).toMatchObject({
+      amount: 45_000,
+      due_amount: 45_000,
+      invoice_number: created.invoice_number,
+    });
 
     const canceled = await job(customer);
     expect((await control.cancelHcpJob(canceled.id)).job.work_status).toBe('pro canceled');

@@ -206,8 +206,15 @@ export function housecallProApi(state: SandboxState): ProviderApi {
       handler: (ctx) => {
         const c = company(ctx);
         const q = ctx.url.searchParams.get('q') ?? '';
-        const matching = sortItems(ctx.url, [...c.customers.values()].filter((cus) => customerMatches(cus, q)));
-        sendJson(ctx.res, 200, paginate(ctx.url, matching, 'customers', (cus) => toCustomerResponse(c, cus)));
+        const matching = sortItems(
+          ctx.url,
+          [...c.customers.values()].filter((cus) => customerMatches(cus, q)),
+        );
+        sendJson(
+          ctx.res,
+          200,
+          paginate(ctx.url, matching, 'customers', (cus) => toCustomerResponse(c, cus)),
+        );
       },
     },
     {
@@ -321,7 +328,11 @@ export function housecallProApi(state: SandboxState): ProviderApi {
           work_status: (j) => j.work_status,
           description: (j) => j.description ?? '',
         });
-        sendJson(ctx.res, 200, paginate(url, sorted, 'jobs', (j) => toHcpJobResponse(c, j)));
+        sendJson(
+          ctx.res,
+          200,
+          paginate(url, sorted, 'jobs', (j) => toHcpJobResponse(c, j)),
+        );
       },
     },
     {

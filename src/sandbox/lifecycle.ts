@@ -153,7 +153,9 @@ export function applyServiceTitanAction(
     case 'hold':
     case 'cancel': {
       job = convertBooking(store, booking);
-      const status = ({ schedule: 'Scheduled', start: 'InProgress', hold: 'Hold', cancel: 'Canceled' } as const)[action];
+      const status = ({ schedule: 'Scheduled', start: 'InProgress', hold: 'Hold', cancel: 'Canceled' } as const)[
+        action
+      ];
       setJobStatus(job, status);
       break;
     }
@@ -211,7 +213,8 @@ export function applyHousecallProAction(
   const found = store.findJob(jobId);
   if (!found) throw new LifecycleError(404, `job ${jobId} not found`);
   const { company, job } = found;
-  if (HCP_TERMINAL.includes(job.work_status)) throw new LifecycleError(409, `job ${jobId} is already ${job.work_status}`);
+  if (HCP_TERMINAL.includes(job.work_status))
+    throw new LifecycleError(409, `job ${jobId} is already ${job.work_status}`);
   const now = isoNow();
   switch (action) {
     case 'schedule':

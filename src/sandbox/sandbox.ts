@@ -32,7 +32,11 @@ const HCP_PATH = /^\/(customers|jobs|tags|lead_sources)(\/|$)/;
 export async function startSandbox(options: SandboxOptions = {}): Promise<RunningSandbox> {
   const defaults = applyOptionsUpdate(
     { autoRegister: true, tokenTtlSeconds: 900, autoLifecycle: false },
-    { autoRegister: options.autoRegister, tokenTtlSeconds: options.tokenTtlSeconds, autoLifecycle: options.autoLifecycle },
+    {
+      autoRegister: options.autoRegister,
+      tokenTtlSeconds: options.tokenTtlSeconds,
+      autoLifecycle: options.autoLifecycle,
+    },
   );
   if (typeof defaults === 'string') throw new Error(`invalid sandbox options: ${defaults}`);
 
@@ -112,7 +116,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     if (latency > 0) await sleep(latency);
 
     if (match.kind === 'not_found') return api.sendError(ctx, 404, `No route for ${ctx.method} ${ctx.url.pathname}`);
-    if (match.kind === 'method_not_allowed') return api.sendError(ctx, 405, `${ctx.method} is not allowed on ${match.template}`);
+    if (match.kind === 'method_not_allowed')
+      return api.sendError(ctx, 405, `${ctx.method} is not allowed on ${match.template}`);
     ctx.params = match.params;
 
     if (!match.route.public) {

@@ -26,10 +26,15 @@ describe('sandbox: ServiceTitan', () => {
   async function headers(clientId?: string, clientSecret?: string): Promise<Record<string, string>> {
     const res = await token(clientId, clientSecret);
     const body = (await res.json()) as { access_token: string };
-    return { Authorization: `Bearer ${body.access_token}`, 'ST-App-Key': 'ak1.test-app', 'Content-Type': 'application/json' };
+    return {
+      Authorization: `Bearer ${body.access_token}`,
+      'ST-App-Key': 'ak1.test-app',
+      'Content-Type': 'application/json',
+    };
   }
 
-  const bookingsUrl = (tenant = TENANT, bp = BP) => `${sandbox.url}/crm/v2/tenant/${tenant}/booking-provider/${bp}/bookings`;
+  const bookingsUrl = (tenant = TENANT, bp = BP) =>
+    `${sandbox.url}/crm/v2/tenant/${tenant}/booking-provider/${bp}/bookings`;
 
   function bookingBody(externalId: string) {
     return {
@@ -43,8 +48,15 @@ describe('sandbox: ServiceTitan', () => {
     };
   }
 
-  async function createBooking(h: Record<string, string>, externalId: string): Promise<{ id: number; status: string; jobId: number | null }> {
-    const res = await fetch(bookingsUrl(), { method: 'POST', headers: h, body: JSON.stringify(bookingBody(externalId)) });
+  async function createBooking(
+    h: Record<string, string>,
+    externalId: string,
+  ): Promise<{ id: number; status: string; jobId: number | null }> {
+    const res = await fetch(bookingsUrl(), {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify(bookingBody(externalId)),
+    });
     expect(res.status).toBe(200);
     return (await res.json()) as { id: number; status: string; jobId: number | null };
   }
@@ -54,7 +66,12 @@ describe('sandbox: ServiceTitan', () => {
     const res = await token();
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toEqual({ access_token: expect.any(String), expires_in: 1, token_type: 'Bearer', scope: expect.any(String) });
+    expect(body).toEqual({
+      access_token: expect.any(String),
+      expires_in: 1,
+      token_type: 'Bearer',
+      scope: expect.any(String),
+    });
 
     const h = { Authorization: `Bearer ${body.access_token as string}`, 'ST-App-Key': 'app' };
     expect((await fetch(bookingsUrl(), { headers: h })).status).toBe(200);
@@ -75,12 +92,22 @@ describe('sandbox: ServiceTitan', () => {
 
     await control.setOptions({ autoRegister: false });
     expect((await token('client-y', 'whatever')).status).toBe(400);
-    await control.registerServiceTitanTenant({ tenantId: TENANT, clientId: 'client-y', clientSecret: 'real', bookingProviderId: BP });
+    await control.registerServiceTitanTenant({
+      tenantId: TENANT,
+      clientId: 'client-y',
+      clientSecret: 'real',
+      bookingProviderId: BP,
+    });
     expect((await token('client-y', 'real')).status).toBe(200);
   });
 
   it('limits a registered client to its tenant and booking provider', async () => {
-    await control.registerServiceTitanTenant({ tenantId: TENANT, clientId: 'reg', clientSecret: 's', bookingProviderId: BP });
+    await control.registerServiceTitanTenant({
+      tenantId: TENANT,
+      clientId: 'reg',
+      clientSecret: 's',
+      bookingProviderId: BP,
+    });
     const h = await headers('reg', 's');
     expect((await fetch(bookingsUrl(), { headers: h })).status).toBe(200);
     expect((await fetch(bookingsUrl('2002'), { headers: h })).status).toBe(401);
@@ -104,7 +131,11 @@ describe('sandbox: ServiceTitan', () => {
 
   it('answers 400 ApiErrorResponse naming every missing required field', async () => {
     const h = await headers();
-    const res = await fetch(bookingsUrl(), { method: 'POST', headers: h, body: JSON.stringify({ name: 'Only a name' }) });
+    const res = await fetch(bookingsUrl(), {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ name: 'Only a name' }),
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ status: 400, title: 'One or more validation errors occurred.', data: {} });
@@ -127,7 +158,12 @@ describe('sandbox: ServiceTitan', () => {
     const h = await headers();
     const created = await createBooking(h, 'routing-1');
     await createBooking(h, 'routing-2');
-    expect(created).toMatchObject({ status: 'New', jobId: null, externalId: 'routing-1', bookingProviderId: Number(BP) });
+    expect(created).toMatchObject({
+      status: 'New',
+      jobId: null,
+      externalId: 'routing-1',
+      bookingProviderId: Number(BP),
+    });
     expect(typeof created.id).toBe('number');
 
     const found = await fetch(`${bookingsUrl()}?externalId=routing-1`, { headers: h });
@@ -150,7 +186,9 @@ describe('sandbox: ServiceTitan', () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { errors: Record<string, string[]> };
     expect(body.errors.Ids[0]).toMatch(/50/);
-    const ok = await fetch(`${sandbox.url}/jpm/v2/tenant/${TENANT}/jobs?ids=${ids.split(',').slice(0, 50).join(',')}`, { headers: h });
+    const ok = await fetch(`${sandbox.url}/jpm/v2/tenant/${TENANT}/jobs?ids=${ids.split(',').slice(0, 50).join(',')}`, {
+      headers: h,
+    });
     expect(ok.status).toBe(200);
   });
 
@@ -165,7 +203,10 @@ describe('sandbox: ServiceTitan', () => {
     expect(p1.hasMore).toBe(true);
     expect(p1.totalCount).toBe(5);
     expect(p1.data.map((b) => b.externalId)).toEqual(['p-0', 'p-1']);
-    const p3 = (await (await fetch(`${bookingsUrl()}?page=3&pageSize=2`, { headers: h })).json()) as Record<string, unknown>;
+    const p3 = (await (await fetch(`${bookingsUrl()}?page=3&pageSize=2`, { headers: h })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(p3.hasMore).toBe(false);
     expect(p3).not.toHaveProperty('totalCount');
     expect((p3.data as unknown[]).length).toBe(1);
@@ -181,9 +222,14 @@ describe('sandbox: ServiceTitan', () => {
     const done = await control.completeBooking(booking.id, 123450);
     expect(done.job).toMatchObject({ jobStatus: 'Completed', bookingId: booking.id, total: 1234.5 });
 
-    const fetched = (await (await fetch(`${bookingsUrl()}/${booking.id}`, { headers: h })).json()) as { jobId: number; status: string };
+    const fetched = (await (await fetch(`${bookingsUrl()}/${booking.id}`, { headers: h })).json()) as {
+      jobId: number;
+      status: string;
+    };
     expect(fetched.status).toBe('Converted');
-    const job = (await (await fetch(`${sandbox.url}/jpm/v2/tenant/${TENANT}/jobs/${fetched.jobId}`, { headers: h })).json()) as {
+    const job = (await (
+      await fetch(`${sandbox.url}/jpm/v2/tenant/${TENANT}/jobs/${fetched.jobId}`, { headers: h })
+    ).json()) as {
       jobStatus: string;
       completedOn: string | null;
       invoiceId: number;
@@ -193,9 +239,17 @@ describe('sandbox: ServiceTitan', () => {
 
     const invoices = (await (
       await fetch(`${sandbox.url}/accounting/v2/tenant/${TENANT}/invoices?jobId=${fetched.jobId}`, { headers: h })
-    ).json()) as { data: { id: number; total: string; subTotal: string; salesTax: string; balance: string; job: { id: number } }[] };
+    ).json()) as {
+      data: { id: number; total: string; subTotal: string; salesTax: string; balance: string; job: { id: number } }[];
+    };
     expect(invoices.data).toHaveLength(1);
-    expect(invoices.data[0]).toMatchObject({ id: job.invoiceId, total: '1234.50', subTotal: '1234.50', salesTax: '0.00', balance: '1234.50' });
+    expect(invoices.data[0]).toMatchObject({
+      id: job.invoiceId,
+      total: '1234.50',
+      subTotal: '1234.50',
+      salesTax: '0.00',
+      balance: '1234.50',
+    });
     expect(invoices.data[0].job.id).toBe(fetched.jobId);
 
     await expect(control.cancelBooking(booking.id)).rejects.toMatchObject({ status: 409 });

@@ -604,7 +604,15 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
         ]);
         const ids = q.ids('ids');
         if (ids) filters.push((j) => ids.includes(j.id));
-        const idFilters = ['bookingId', 'customerId', 'locationId', 'invoiceId', 'campaignId', 'businessUnitId', 'jobTypeId'];
+        const idFilters = [
+          'bookingId',
+          'customerId',
+          'locationId',
+          'invoiceId',
+          'campaignId',
+          'businessUnitId',
+          'jobTypeId',
+        ];
         for (const field of idFilters as (keyof StJobRecord)[]) {
           const v = q.int(field);
           if (v !== undefined) filters.push((j) => j[field] === v);

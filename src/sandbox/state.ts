@@ -56,7 +56,8 @@ export function applyOptionsUpdate(current: SandboxRuntimeOptions, update: unkno
     next.autoRegister = u.autoRegister;
   }
   if (u.tokenTtlSeconds !== undefined) {
-    if (typeof u.tokenTtlSeconds !== 'number' || !(u.tokenTtlSeconds > 0)) return 'tokenTtlSeconds must be a positive number';
+    if (typeof u.tokenTtlSeconds !== 'number' || !(u.tokenTtlSeconds > 0))
+      return 'tokenTtlSeconds must be a positive number';
     next.tokenTtlSeconds = u.tokenTtlSeconds;
   }
   if (u.autoLifecycle !== undefined) {

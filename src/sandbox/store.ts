@@ -244,7 +244,9 @@ export class HousecallProStore {
   }
 
   allJobs(): { company: HcpCompany; job: HcpJob }[] {
-    return [...this.companies.values()].flatMap((company) => [...company.jobs.values()].map((job) => ({ company, job })));
+    return [...this.companies.values()].flatMap((company) =>
+      [...company.jobs.values()].map((job) => ({ company, job })),
+    );
   }
 
   records(): HousecallProRecords {

@@ -12,6 +12,9 @@ export function retryDelayMs(params: {
 }): number {
   const random = params.random ?? Math.random;
   const exponential = Math.min(params.maxMs, params.baseMs * 2 ** Math.max(0, params.attempt - 1));
-  const jittered = Math.max(Math.min(params.baseMs, exponential), Math.round(exponential / 2 + (random() * exponential) / 2));
+  const jittered = Math.max(
+    Math.min(params.baseMs, exponential),
+    Math.round(exponential / 2 + (random() * exponential) / 2),
+  );
   return Math.max(jittered, params.retryAfterMs ?? 0);
 }

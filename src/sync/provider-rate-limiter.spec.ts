@@ -8,14 +8,20 @@ import { ProviderRateLimiter } from './provider-rate-limiter';
 describe('ProviderRateLimiter time limit', () => {
   const registry = new Registry();
   let metrics = 0;
-  const counter = (name: string) => new Counter({ name: `${name}_${++metrics}`, help: name, labelNames: ['provider'], registers: [registry] });
+  const counter = (name: string) =>
+    new Counter({ name: `${name}_${++metrics}`, help: name, labelNames: ['provider'], registers: [registry] });
   const limits = { perMinute: 60, perHour: 3600, burst: 10 };
   const config = { rateLimits: { servicetitan: limits, housecallpro: limits } } as unknown as AppConfig;
 
   /** A Redis whose ACQUIRE script always answers `waitMs` (0: the slot is free now). */
   function limiterAnswering(waitMs: number) {
     const evalMock = jest.fn().mockResolvedValue(waitMs);
-    const limiter = new ProviderRateLimiter({ eval: evalMock } as unknown as Redis, config, counter('limited'), counter('fail_open'));
+    const limiter = new ProviderRateLimiter(
+      { eval: evalMock } as unknown as Redis,
+      config,
+      counter('limited'),
+      counter('fail_open'),
+    );
     return { limiter, evalMock };
   }
 
@@ -34,6 +40,9 @@ describe('ProviderRateLimiter time limit', () => {
 
   it('refuses a wait that would end past the deadline, as a retryable timeout', async () => {
     const { limiter } = limiterAnswering(5_000);
-    await expect(limiter.acquire('housecallpro', 'acct', Date.now() + 1_000)).rejects.toMatchObject({ code: 'TIMEOUT', retryable: true });
+    await expect(limiter.acquire('housecallpro', 'acct', Date.now() + 1_000)).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      retryable: true,
+    });
   });
 });

@@ -64,7 +64,11 @@ return untilMs`;
 
 /** Retryable: the next attempt gets a fresh time limit. */
 function timeLimitReached(): ProviderError {
-  return new ProviderError({ code: 'TIMEOUT', retryable: true, providerMessage: 'the sync attempt reached its time limit before this call' });
+  return new ProviderError({
+    code: 'TIMEOUT',
+    retryable: true,
+    providerMessage: 'the sync attempt reached its time limit before this call',
+  });
 }
 
 /** The shared per-account limit of SPEC section 6: calls wait for their slot instead of failing. */
@@ -110,7 +114,10 @@ export class ProviderRateLimiter {
       } catch (error) {
         // Fail open: a Redis outage must not stop syncing; the provider's own 429s still protect it.
         this.failOpen.inc({ provider });
-        this.logger.warn({ provider, err: (error as Error).message }, 'Provider rate limiter unavailable; call proceeds unthrottled');
+        this.logger.warn(
+          { provider, err: (error as Error).message },
+          'Provider rate limiter unavailable; call proceeds unthrottled',
+        );
         return;
       }
       if (waitMs <= 0) return;

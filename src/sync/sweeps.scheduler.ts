@@ -37,7 +37,10 @@ export class SweepsScheduler implements OnApplicationBootstrap {
       const sweepId = await this.sweeps.triggerFromCron(name);
       if (sweepId) this.logger.debug({ sweep: name, sweepId }, 'Sweep triggered');
     } catch (error) {
-      this.logger.warn({ sweep: name, err: (error as Error).message }, 'Sweep trigger failed; the next tick will try again');
+      this.logger.warn(
+        { sweep: name, err: (error as Error).message },
+        'Sweep trigger failed; the next tick will try again',
+      );
     }
   }
 }

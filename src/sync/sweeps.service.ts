@@ -93,7 +93,11 @@ export class SweepsService {
         return companies.length;
       }
       case 'cleanup':
-        await this.cleanupQueue.add(JOB.runCleanup, { sweepId }, { jobId: `cleanup_${sweepId}`, priority: PRIORITY.low });
+        await this.cleanupQueue.add(
+          JOB.runCleanup,
+          { sweepId },
+          { jobId: `cleanup_${sweepId}`, priority: PRIORITY.low },
+        );
         return 1;
     }
   }

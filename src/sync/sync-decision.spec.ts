@@ -3,8 +3,11 @@ import { decideAfterFailure } from './sync-decision';
 
 const now = new Date('2026-11-28T12:00:00Z');
 const base = { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 3_600_000, now, random: () => 0 };
-const providerError = (code: ProviderError['code'], retryable: boolean, extra: Partial<{ httpStatus: number; retryAfterMs: number }> = {}) =>
-  new ProviderError({ code, retryable, providerMessage: `msg ${code}`, ...extra });
+const providerError = (
+  code: ProviderError['code'],
+  retryable: boolean,
+  extra: Partial<{ httpStatus: number; retryAfterMs: number }> = {},
+) => new ProviderError({ code, retryable, providerMessage: `msg ${code}`, ...extra });
 
 describe('decideAfterFailure', () => {
   it.each([
@@ -22,15 +25,31 @@ describe('decideAfterFailure', () => {
   });
 
   it('keeps the provider message for permanent errors', () => {
-    const decision = decideAfterFailure({ ...base, error: providerError('INVALID', false, { httpStatus: 400 }), attempts: 1 });
+    const decision = decideAfterFailure({
+      ...base,
+      error: providerError('INVALID', false, { httpStatus: 400 }),
+      attempts: 1,
+    });
     expect(decision).toEqual({ status: 'permanently_failed', lastError: expect.stringContaining('msg INVALID') });
   });
 
   it('schedules by backoff, or later when Retry-After asks for it; a 429 does not use an attempt', () => {
     const retry = decideAfterFailure({ ...base, error: providerError('TEMPORARY', true), attempts: 2 });
-    expect(retry).toMatchObject({ status: 'failed', nextRetryAt: new Date(now.getTime() + 60_000), countsAsAttempt: true });
-    const limited = decideAfterFailure({ ...base, error: providerError('RATE_LIMITED', true, { retryAfterMs: 120_000 }), attempts: 1 });
-    expect(limited).toMatchObject({ status: 'failed', nextRetryAt: new Date(now.getTime() + 120_000), countsAsAttempt: false });
+    expect(retry).toMatchObject({
+      status: 'failed',
+      nextRetryAt: new Date(now.getTime() + 60_000),
+      countsAsAttempt: true,
+    });
+    const limited = decideAfterFailure({
+      ...base,
+      error: providerError('RATE_LIMITED', true, { retryAfterMs: 120_000 }),
+      attempts: 1,
+    });
+    expect(limited).toMatchObject({
+      status: 'failed',
+      nextRetryAt: new Date(now.getTime() + 120_000),
+      countsAsAttempt: false,
+    });
   });
 
   it('never leaks an internal error message', () => {

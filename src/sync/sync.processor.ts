@@ -11,8 +11,9 @@ import { SyncOutcome, SyncService } from './sync.service';
 function attemptSync(sync: SyncService, config: AppConfig, job: Job<SyncRoutingData>): Promise<SyncOutcome> {
   // The task time limit (SPEC section 7) counts from when the job was queued, with a minute's grace for old jobs.
   const deadline = Math.max(job.timestamp + config.syncJobTimeoutMs, Date.now() + 60_000);
-  return withLogContext({ requestId: job.data.requestId, queue: job.queueName, jobId: job.id, routingId: job.data.routingId }, () =>
-    sync.syncRouting(job.data.routingId, { requestId: job.data.requestId, deadline }),
+  return withLogContext(
+    { requestId: job.data.requestId, queue: job.queueName, jobId: job.id, routingId: job.data.routingId },
+    () => sync.syncRouting(job.data.routingId, { requestId: job.data.requestId, deadline }),
   );
 }
 

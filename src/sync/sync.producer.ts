@@ -23,12 +23,18 @@ export class SyncProducer {
       await Promise.race([
         this.syncQueue.addBulk(jobs),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`enqueue timed out after ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+          timer = setTimeout(
+            () => reject(new Error(`enqueue timed out after ${ENQUEUE_TIMEOUT_MS} ms`)),
+            ENQUEUE_TIMEOUT_MS,
+          );
         }),
       ]);
       return true;
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message, routings: routingIds.length }, 'Sync enqueue failed; the sync sweep will pick these up');
+      this.logger.warn(
+        { err: (error as Error).message, routings: routingIds.length },
+        'Sync enqueue failed; the sync sweep will pick these up',
+      );
       return false;
     } finally {
       clearTimeout(timer);

@@ -85,11 +85,17 @@ export class SyncService {
       const created = await provider.createReferral({ credentials, referral, hooks });
       const durationMs = Date.now() - started;
       this.observe(routing.providerType, 'synced', durationMs);
-      return await this.recordSuccess(routing, created.externalId, created.created, { httpStatus: lastHttpStatus, durationMs });
+      return await this.recordSuccess(routing, created.externalId, created.created, {
+        httpStatus: lastHttpStatus,
+        durationMs,
+      });
     } catch (error) {
       const durationMs = Date.now() - started;
       if (!(error instanceof ProviderError)) {
-        this.logger.error({ err: error, routingId, requestId: options.requestId }, 'Sync attempt failed inside the service');
+        this.logger.error(
+          { err: error, routingId, requestId: options.requestId },
+          'Sync attempt failed inside the service',
+        );
       }
       return this.recordFailure(routing, error, {
         httpStatus: error instanceof ProviderError ? (error.httpStatus ?? null) : null,
@@ -139,13 +145,22 @@ export class SyncService {
     )) as [{ id: string; job_id: string; company_id: string; provider_type: ProviderType; attempts: number }[], number];
     const row = rows[0];
     return row
-      ? { id: row.id, jobId: row.job_id, companyId: row.company_id, providerType: row.provider_type, attempts: row.attempts, claimToken }
+      ? {
+          id: row.id,
+          jobId: row.job_id,
+          companyId: row.company_id,
+          providerType: row.provider_type,
+          attempts: row.attempts,
+          claimToken,
+        }
       : null;
   }
 
   private async referralFor(routing: ClaimedRouting): Promise<Referral> {
     const job = await this.db.getRepository(Job).findOneByOrFail({ id: routing.jobId });
-    const referrer = await this.db.getRepository(Company).findOne({ where: { id: job.companyId }, select: { id: true, name: true } });
+    const referrer = await this.db
+      .getRepository(Company)
+      .findOne({ where: { id: job.companyId }, select: { id: true, name: true } });
     return {
       routingId: routing.id,
       jobId: job.id,
@@ -218,7 +233,11 @@ export class SyncService {
         if (!affected) return this.claimLost(routing);
         await this.addEvents(m, routing.id, [
           attemptEvent,
-          { type: 'retry_scheduled', outcome: 'failed', message: `next attempt at ${decision.nextRetryAt.toISOString()}` },
+          {
+            type: 'retry_scheduled',
+            outcome: 'failed',
+            message: `next attempt at ${decision.nextRetryAt.toISOString()}`,
+          },
         ]);
         return 'retry_scheduled' as const;
       }
@@ -229,14 +248,20 @@ export class SyncService {
         [routing.id, routing.claimToken, decision.lastError],
       )) as [unknown, number];
       if (!affected) return this.claimLost(routing);
-      await this.addEvents(m, routing.id, [attemptEvent, { type: 'status_change', outcome: 'permanently_failed', message: decision.lastError }]);
+      await this.addEvents(m, routing.id, [
+        attemptEvent,
+        { type: 'status_change', outcome: 'permanently_failed', message: decision.lastError },
+      ]);
       await refreshJobAggregates(m, [routing.jobId]);
       return 'permanently_failed' as const;
     });
     if (result === 'retry_scheduled' && decision.status === 'failed') {
       // Precise timing for the retry; the retry sweep is the safety net if this enqueue is lost.
       await this.enqueueRetry(routing.id, decision.nextRetryAt).catch((err: Error) =>
-        this.logger.warn({ routingId: routing.id, err: err.message }, 'Could not enqueue the delayed retry; the retry sweep will'),
+        this.logger.warn(
+          { routingId: routing.id, err: err.message },
+          'Could not enqueue the delayed retry; the retry sweep will',
+        ),
       );
     }
     return result;
@@ -249,8 +274,17 @@ export class SyncService {
   }
 
   private async addEvents(m: EntityManager, routingId: string, events: EventRow[]): Promise<void> {
-    const values = events.flatMap((e) => [routingId, e.type, e.outcome, e.httpStatus ?? null, e.durationMs ?? null, e.message ?? null]);
-    const placeholders = events.map((_, i) => `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6})`);
+    const values = events.flatMap((e) => [
+      routingId,
+      e.type,
+      e.outcome,
+      e.httpStatus ?? null,
+      e.durationMs ?? null,
+      e.message ?? null,
+    ]);
+    const placeholders = events.map(
+      (_, i) => `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6})`,
+    );
     await m.query(
       `INSERT INTO routing_events (routing_id, type, outcome, http_status, duration_ms, message) VALUES ${placeholders.join(', ')}`,
       values,

@@ -1,4 +1,10 @@
-import { createCompany, createNetwork, createTechnician, jobBody, serviceTitanCredentials } from '../factories/network.factory';
+import {
+  createCompany,
+  createNetwork,
+  createTechnician,
+  jobBody,
+  serviceTitanCredentials,
+} from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp } from '../helpers/app';
 import { ApiClient, apiClient, expectProblem } from '../helpers/http';
 import { TEST_ADMIN_KEY } from '../test-env';
@@ -53,7 +59,12 @@ describe('API keys, companies and technicians', () => {
       const company = await createCompany(admin);
       const created = await admin.post('/api/api-keys', { name: 'mobile app', role: 'company', companyId: company.id });
       expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ name: 'mobile app', role: 'company', companyId: company.id, revokedAt: null });
+      expect(created.body).toMatchObject({
+        name: 'mobile app',
+        role: 'company',
+        companyId: company.id,
+        revokedAt: null,
+      });
       expect(created.body.key).toMatch(/^te_/);
       const [row] = await t.db.query('SELECT key_hash FROM api_keys WHERE id = $1', [created.body.id]);
       expect(row.key_hash).not.toContain(created.body.key);
@@ -75,9 +86,17 @@ describe('API keys, companies and technicians', () => {
       const company = await createCompany(admin);
       expectProblem(await admin.post('/api/api-keys', { name: 'x', role: 'root' }), 400, 'role');
       expectProblem(await admin.post('/api/api-keys', { name: 'x', role: 'company' }), 422, 'companyId');
-      expectProblem(await admin.post('/api/api-keys', { name: 'x', role: 'admin', companyId: company.id }), 422, 'companyId');
       expectProblem(
-        await admin.post('/api/api-keys', { name: 'x', role: 'company', companyId: '00000000-0000-4000-8000-000000000000' }),
+        await admin.post('/api/api-keys', { name: 'x', role: 'admin', companyId: company.id }),
+        422,
+        'companyId',
+      );
+      expectProblem(
+        await admin.post('/api/api-keys', {
+          name: 'x',
+          role: 'company',
+          companyId: '00000000-0000-4000-8000-000000000000',
+        }),
         422,
         'companyId',
       );
@@ -98,24 +117,44 @@ describe('API keys, companies and technicians', () => {
       own = await createNetwork(admin, 1);
       other = await createNetwork(admin, 1);
       // Our company also receives referrals, so it needs a provider.
-      await admin.patch(`/api/companies/${own.referrer.id}`, { provider: { type: 'housecallpro', credentials: { apiKey: 'hcp_scoping' } } });
-      company = apiClient(t.url, (await admin.post('/api/api-keys', { name: 'own', role: 'company', companyId: own.referrer.id })).body.key);
-      ownJobId = (await company.post('/api/jobs', jobBody(own.referrer.id, own.technician.id, { targetCompanyIds: [own.targets[0].id] }))).body.id;
+      await admin.patch(`/api/companies/${own.referrer.id}`, {
+        provider: { type: 'housecallpro', credentials: { apiKey: 'hcp_scoping' } },
+      });
+      company = apiClient(
+        t.url,
+        (await admin.post('/api/api-keys', { name: 'own', role: 'company', companyId: own.referrer.id })).body.key,
+      );
+      ownJobId = (
+        await company.post(
+          '/api/jobs',
+          jobBody(own.referrer.id, own.technician.id, { targetCompanyIds: [own.targets[0].id] }),
+        )
+      ).body.id;
       // The other network refers a job to our company: that routing is addressed to us.
-      otherJobId = (await admin.post('/api/jobs', jobBody(other.referrer.id, other.technician.id, { targetCompanyIds: [own.referrer.id] })))
-        .body.id;
+      otherJobId = (
+        await admin.post(
+          '/api/jobs',
+          jobBody(other.referrer.id, other.technician.id, { targetCompanyIds: [own.referrer.id] }),
+        )
+      ).body.id;
     });
 
     it('cannot use admin endpoints (403)', async () => {
       expectProblem(await company.get('/api/companies'), 403);
       expectProblem(await company.post('/api/api-keys', { name: 'x', role: 'admin' }), 403);
       expectProblem(await company.get('/api/api-keys'), 403);
-      expectProblem(await company.post(`/api/companies/${own.referrer.id}/technicians`, { firstName: 'a', lastName: 'b' }), 403);
+      expectProblem(
+        await company.post(`/api/companies/${own.referrer.id}/technicians`, { firstName: 'a', lastName: 'b' }),
+        403,
+      );
     });
 
     it('creates jobs only for its own company', async () => {
       expectProblem(
-        await company.post('/api/jobs', jobBody(other.referrer.id, other.technician.id, { targetCompanyIds: [other.targets[0].id] })),
+        await company.post(
+          '/api/jobs',
+          jobBody(other.referrer.id, other.technician.id, { targetCompanyIds: [other.targets[0].id] }),
+        ),
         403,
       );
     });
@@ -168,19 +207,28 @@ describe('API keys, companies and technicians', () => {
     it('rejects credentials of the wrong shape naming the field, without echoing them', async () => {
       const res = await admin.post('/api/companies', {
         name: 'Bad creds',
-        provider: { type: 'servicetitan', credentials: { tenantId: '1', clientId: 'c', bookingProviderId: '2', apiKey: 'leak-me-not' } },
+        provider: {
+          type: 'servicetitan',
+          credentials: { tenantId: '1', clientId: 'c', bookingProviderId: '2', apiKey: 'leak-me-not' },
+        },
       });
       const problem = expectProblem(res, 400);
       expect(problem.errors[0].field).toMatch(/^provider\.credentials/);
       expect(JSON.stringify(problem)).not.toContain('leak-me-not');
-      expectProblem(await admin.post('/api/companies', { name: 'x', provider: { type: 'jobber', credentials: { a: 1 } } }), 400, 'provider.type');
+      expectProblem(
+        await admin.post('/api/companies', { name: 'x', provider: { type: 'jobber', credentials: { a: 1 } } }),
+        400,
+        'provider.type',
+      );
     });
 
     it('updates: deactivate, change provider, remove provider', async () => {
       const company = await createCompany(admin);
       const off = await admin.patch(`/api/companies/${company.id}`, { isActive: false });
       expect(off.body.isActive).toBe(false);
-      const hcp = await admin.patch(`/api/companies/${company.id}`, { provider: { type: 'housecallpro', credentials: { apiKey: 'k_123' } } });
+      const hcp = await admin.patch(`/api/companies/${company.id}`, {
+        provider: { type: 'housecallpro', credentials: { apiKey: 'k_123' } },
+      });
       expect(hcp.body.provider).toEqual({ type: 'housecallpro', configured: true });
       const none = await admin.patch(`/api/companies/${company.id}`, { provider: null });
       expect(none.body.provider).toBeNull();
@@ -198,18 +246,42 @@ describe('API keys, companies and technicians', () => {
 
     it('adds technicians with E.164 phones, lists them, and deactivates them', async () => {
       const company = await createCompany(admin);
-      const tech = await admin.post(`/api/companies/${company.id}/technicians`, { firstName: 'Sam', lastName: 'Sparks', phone: '512-555-0100', email: 'Sam@X.example' });
+      const tech = await admin.post(`/api/companies/${company.id}/technicians`, {
+        firstName: 'Sam',
+        lastName: 'Sparks',
+        phone: '512-555-0100',
+        email: 'Sam@X.example',
+      });
       expect(tech.status).toBe(201);
-      expect(tech.body).toMatchObject({ companyId: company.id, phone: '+15125550100', email: 'sam@x.example', isActive: true });
-      expectProblem(await admin.post(`/api/companies/${company.id}/technicians`, { firstName: 'A', lastName: 'B', phone: 'abc' }), 400, 'phone');
-      expectProblem(await admin.post('/api/companies/00000000-0000-4000-8000-000000000000/technicians', { firstName: 'A', lastName: 'B' }), 404);
+      expect(tech.body).toMatchObject({
+        companyId: company.id,
+        phone: '+15125550100',
+        email: 'sam@x.example',
+        isActive: true,
+      });
+      expectProblem(
+        await admin.post(`/api/companies/${company.id}/technicians`, { firstName: 'A', lastName: 'B', phone: 'abc' }),
+        400,
+        'phone',
+      );
+      expectProblem(
+        await admin.post('/api/companies/00000000-0000-4000-8000-000000000000/technicians', {
+          firstName: 'A',
+          lastName: 'B',
+        }),
+        404,
+      );
       const list = await admin.get(`/api/companies/${company.id}/technicians`);
       expect(list.body.items.map((x: any) => x.id)).toEqual([tech.body.id]);
       const off = await admin.patch(`/api/technicians/${tech.body.id}`, { isActive: false });
       expect(off.body.isActive).toBe(false);
       // An inactive technician cannot refer.
       const target = await createCompany(admin);
-      expectProblem(await admin.post('/api/jobs', jobBody(company.id, tech.body.id, { targetCompanyIds: [target.id] })), 422, 'technicianId');
+      expectProblem(
+        await admin.post('/api/jobs', jobBody(company.id, tech.body.id, { targetCompanyIds: [target.id] })),
+        422,
+        'technicianId',
+      );
       await createTechnician(admin, company.id);
     });
   });

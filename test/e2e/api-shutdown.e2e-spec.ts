@@ -14,7 +14,9 @@ describe('API shutdown', () => {
     const body = jobBody(referrer.id, technician.id, { targetCompanyIds: targets.map((c) => c.id) });
     const server = t.app.getHttpServer() as import('node:http').Server;
     const connections = () => new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n)));
-    const inFlight = Array.from({ length: 30 }, () => admin.post('/api/jobs', body).catch((error: Error) => ({ status: error.message })));
+    const inFlight = Array.from({ length: 30 }, () =>
+      admin.post('/api/jobs', body).catch((error: Error) => ({ status: error.message })),
+    );
     // Shut down once the server holds connections with requests being worked on.
     while ((await connections()) < 10) await new Promise((r) => setTimeout(r, 1));
     const closing = t.close();

@@ -9,14 +9,22 @@ describe('Cleanup sweep - archive, expire, rescue', () => {
 
   beforeAll(async () => {
     await flushTestRedis();
-    t = await startTestApp({ ...FAST_SYNC_ENV, ARCHIVE_AFTER_DAYS: '90', SYNC_JOB_TIMEOUT_MS: '60000', PROVIDER_TIMEOUT_MS: '1000' }, 'all');
+    t = await startTestApp(
+      { ...FAST_SYNC_ENV, ARCHIVE_AFTER_DAYS: '90', SYNC_JOB_TIMEOUT_MS: '60000', PROVIDER_TIMEOUT_MS: '1000' },
+      'all',
+    );
     admin = apiClient(t.url, TEST_ADMIN_KEY);
     await truncateAll(t.db);
   });
   afterAll(() => t.close());
 
   /** `count` jobs of one new company, each with one routing and one event. */
-  async function seedJobs(count: number, status: string, finishedDaysAgo: number | null, routingStatus: string): Promise<void> {
+  async function seedJobs(
+    count: number,
+    status: string,
+    finishedDaysAgo: number | null,
+    routingStatus: string,
+  ): Promise<void> {
     await t.db.query(
       `WITH c AS (INSERT INTO companies (name, provider_type) VALUES ('seed', 'servicetitan') RETURNING id),
             tech AS (INSERT INTO technicians (company_id, first_name, last_name) SELECT id, 'T', 'T' FROM c RETURNING id, company_id),
@@ -69,8 +77,13 @@ describe('Cleanup sweep - archive, expire, rescue', () => {
        VALUES ('s', 'old', 'f', 201, '{}', now() - interval '25 hours'), ('s', 'fresh', 'f', 201, '{}', now() - interval '1 hour')`,
     );
     await admin.post('/api/admin/sweeps/cleanup/run');
-    await waitFor(async () => (await t.db.query(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = 'old'`))[0].n === 0, { what: 'expiry' });
-    expect((await t.db.query(`SELECT key FROM idempotency_keys WHERE scope = 's'`)).map((r: any) => r.key)).toEqual(['fresh']);
+    await waitFor(
+      async () => (await t.db.query(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = 'old'`))[0].n === 0,
+      { what: 'expiry' },
+    );
+    expect((await t.db.query(`SELECT key FROM idempotency_keys WHERE scope = 's'`)).map((r: any) => r.key)).toEqual([
+      'fresh',
+    ]);
   });
 
   it('returns routings stuck in syncing past the stale timeout to failed, leaving live attempts alone', async () => {
@@ -80,14 +93,20 @@ describe('Cleanup sweep - archive, expire, rescue', () => {
     await t.db.query(`UPDATE routings SET status_changed_at = now() - interval '2 hours' WHERE id = $1`, [stuck[0].id]);
     await t.db.query(`UPDATE routings SET status_changed_at = now() WHERE id = $1`, [stuck[1].id]);
     await admin.post('/api/admin/sweeps/cleanup/run');
-    const rescued = await waitFor(async () => {
-      const [r] = await t.db.query(`SELECT status, last_error FROM routings WHERE id = $1`, [stuck[0].id]);
-      return r.status !== 'syncing' ? r : null;
-    }, { what: 'rescue' });
+    const rescued = await waitFor(
+      async () => {
+        const [r] = await t.db.query(`SELECT status, last_error FROM routings WHERE id = $1`, [stuck[0].id]);
+        return r.status !== 'syncing' ? r : null;
+      },
+      { what: 'rescue' },
+    );
     expect(rescued.last_error).toContain('abandoned');
     const [alive] = await t.db.query(`SELECT status FROM routings WHERE id = $1`, [stuck[1].id]);
     expect(alive.status).toBe('syncing');
-    const [event] = await t.db.query(`SELECT type, outcome FROM routing_events WHERE routing_id = $1 AND type = 'rescued'`, [stuck[0].id]);
+    const [event] = await t.db.query(
+      `SELECT type, outcome FROM routing_events WHERE routing_id = $1 AND type = 'rescued'`,
+      [stuck[0].id],
+    );
     expect(event).toEqual({ type: 'rescued', outcome: 'failed' });
   });
 });

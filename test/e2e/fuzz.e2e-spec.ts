@@ -29,6 +29,7 @@ import { FAST_SYNC_ENV, TEST_ADMIN_KEY } from '../test-env';
  *
  *   FUZZ_SEED=123 FUZZ_RUNS=2000 npx jest --runInBand --forceExit test/e2e/fuzz.e2e-spec.ts
  * FUZZ_RUNS sets numRuns for every property (default: per-property counts tuned to keep the file under 60 s).
+ * FUZZ_VERBOSE=1 prints the statuses seen per endpoint; FUZZ_DEBUG='GET /api/jobs' prints each request of one.
  */
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_251_107);

@@ -19,7 +19,9 @@ describe('Jobs API - /api/jobs', () => {
     await truncateAll(t.db);
     admin = apiClient(t.url, TEST_ADMIN_KEY);
     const url = new URL(TEST_REDIS_URL);
-    syncQueue = new Queue(QUEUE.sync, { connection: { host: url.hostname, port: Number(url.port), db: Number(url.pathname.slice(1)) } });
+    syncQueue = new Queue(QUEUE.sync, {
+      connection: { host: url.hostname, port: Number(url.port), db: Number(url.pathname.slice(1)) },
+    });
   });
   afterAll(async () => {
     await syncQueue.close();
@@ -31,7 +33,10 @@ describe('Jobs API - /api/jobs', () => {
       const { referrer, technician, targets } = await createNetwork(admin, 2);
       const res = await admin.post(
         '/api/jobs',
-        jobBody(referrer.id, technician.id, { targetCompanyIds: targets.map((c) => c.id), address: { street: ' 500  Congress Ave ', unit: 'Apt 4', city: 'Austin', state: 'tx', zip: '78701-1234' } }),
+        jobBody(referrer.id, technician.id, {
+          targetCompanyIds: targets.map((c) => c.id),
+          address: { street: ' 500  Congress Ave ', unit: 'Apt 4', city: 'Austin', state: 'tx', zip: '78701-1234' },
+        }),
       );
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({
@@ -39,7 +44,14 @@ describe('Jobs API - /api/jobs', () => {
         companyId: referrer.id,
         technicianId: technician.id,
         homeowner: { firstName: 'Jane', lastName: 'Doe', phone: '+15125550147', email: 'jane.doe@example.com' },
-        address: { street: '500 Congress Ave', unit: 'Apt 4', city: 'Austin', state: 'TX', zip: '78701-1234', country: 'US' },
+        address: {
+          street: '500 Congress Ave',
+          unit: 'Apt 4',
+          city: 'Austin',
+          state: 'TX',
+          zip: '78701-1234',
+          country: 'US',
+        },
         trade: 'electrical',
         revenueCents: null,
         currency: 'USD',
@@ -48,7 +60,13 @@ describe('Jobs API - /api/jobs', () => {
       expect(res.body.routings).toHaveLength(2);
       expect(res.body.routings.map((r: any) => r.companyId).sort()).toEqual(targets.map((c) => c.id).sort());
       for (const routing of res.body.routings) {
-        expect(routing).toMatchObject({ status: 'pending', providerType: 'servicetitan', attempts: 0, jobId: res.body.id, externalId: null });
+        expect(routing).toMatchObject({
+          status: 'pending',
+          providerType: 'servicetitan',
+          attempts: 0,
+          jobId: res.body.id,
+          externalId: null,
+        });
         const queued = await syncQueue.getJob(routing.id);
         expect(queued?.data).toMatchObject({ routingId: routing.id });
       }
@@ -64,21 +82,38 @@ describe('Jobs API - /api/jobs', () => {
       const referrer = await createCompany(admin, { trades: [trade] }); // has a provider but is the referrer
       const technician = await createTechnician(admin, referrer.id);
       const match = await createCompany(admin, { trades: [trade], serviceAreaZips: ['73301'] });
-      const matchHcp = await createCompany(admin, { trades: [trade], provider: { type: 'housecallpro', credentials: { apiKey: 'hcp_key_rules' } } });
+      const matchHcp = await createCompany(admin, {
+        trades: [trade],
+        provider: { type: 'housecallpro', credentials: { apiKey: 'hcp_key_rules' } },
+      });
       await createCompany(admin, { trades: [trade], serviceAreaZips: ['10001'] }); // outside the area
       await createCompany(admin, { trades: [trade], isActive: false }); // inactive
       await createCompany(admin, { trades: [trade], provider: undefined }); // nothing to sync to
       await createCompany(admin, { trades: ['other-trade'] }); // other trade
 
-      const res = await admin.post('/api/jobs', jobBody(referrer.id, technician.id, { trade, address: { street: '1 Main St', city: 'Austin', state: 'TX', zip: '73301-0001' } }));
+      const res = await admin.post(
+        '/api/jobs',
+        jobBody(referrer.id, technician.id, {
+          trade,
+          address: { street: '1 Main St', city: 'Austin', state: 'TX', zip: '73301-0001' },
+        }),
+      );
       expect(res.status).toBe(201);
       const routed = res.body.routings.map((r: any) => [r.companyId, r.providerType]).sort();
-      expect(routed).toEqual([[match.id, 'servicetitan'], [matchHcp.id, 'housecallpro']].sort());
+      expect(routed).toEqual(
+        [
+          [match.id, 'servicetitan'],
+          [matchHcp.id, 'housecallpro'],
+        ].sort(),
+      );
     });
 
     it('answers 201 unrouted with no routings when no company matches', async () => {
       const { referrer, technician } = await createNetwork(admin, 0);
-      const res = await admin.post('/api/jobs', jobBody(referrer.id, technician.id, { trade: `nobody-does-${Date.now()}` }));
+      const res = await admin.post(
+        '/api/jobs',
+        jobBody(referrer.id, technician.id, { trade: `nobody-does-${Date.now()}` }),
+      );
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ status: 'unrouted', routings: [] });
     });
@@ -87,7 +122,12 @@ describe('Jobs API - /api/jobs', () => {
       const { referrer, technician, targets } = await createNetwork(admin, 1);
       const inactive = await createCompany(admin, { isActive: false });
       const before = await t.db.query('SELECT count(*)::int AS n FROM jobs');
-      const res = await admin.post('/api/jobs', jobBody(referrer.id, technician.id, { targetCompanyIds: [targets[0].id, inactive.id, '00000000-0000-4000-8000-000000000000'] }));
+      const res = await admin.post(
+        '/api/jobs',
+        jobBody(referrer.id, technician.id, {
+          targetCompanyIds: [targets[0].id, inactive.id, '00000000-0000-4000-8000-000000000000'],
+        }),
+      );
       const problem = expectProblem(res, 422);
       expect(problem.errors).toEqual([
         { field: 'targetCompanyIds[1]', message: 'company is inactive' },
@@ -99,16 +139,35 @@ describe('Jobs API - /api/jobs', () => {
     it('422 for an unknown company or a technician of another company', async () => {
       const a = await createNetwork(admin, 1);
       const b = await createNetwork(admin, 0);
-      expectProblem(await admin.post('/api/jobs', jobBody(a.referrer.id, b.technician.id, { targetCompanyIds: [a.targets[0].id] })), 422, 'technicianId');
-      expectProblem(await admin.post('/api/jobs', jobBody('00000000-0000-4000-8000-000000000001', a.technician.id)), 422, 'companyId');
+      expectProblem(
+        await admin.post('/api/jobs', jobBody(a.referrer.id, b.technician.id, { targetCompanyIds: [a.targets[0].id] })),
+        422,
+        'technicianId',
+      );
+      expectProblem(
+        await admin.post('/api/jobs', jobBody('00000000-0000-4000-8000-000000000001', a.technician.id)),
+        422,
+        'companyId',
+      );
     });
 
     it('needs a phone or an email and rejects an invalid phone', async () => {
       const { referrer, technician, targets } = await createNetwork(admin, 1);
       const base = jobBody(referrer.id, technician.id, { targetCompanyIds: [targets[0].id] });
-      expectProblem(await admin.post('/api/jobs', { ...base, homeowner: { firstName: 'A', lastName: 'B' } }), 400, 'homeowner');
-      expectProblem(await admin.post('/api/jobs', { ...base, homeowner: { firstName: 'A', lastName: 'B', phone: '12345' } }), 400, 'homeowner.phone');
-      const emailOnly = await admin.post('/api/jobs', { ...base, homeowner: { firstName: 'A', lastName: 'B', email: 'a@b.example' } });
+      expectProblem(
+        await admin.post('/api/jobs', { ...base, homeowner: { firstName: 'A', lastName: 'B' } }),
+        400,
+        'homeowner',
+      );
+      expectProblem(
+        await admin.post('/api/jobs', { ...base, homeowner: { firstName: 'A', lastName: 'B', phone: '12345' } }),
+        400,
+        'homeowner.phone',
+      );
+      const emailOnly = await admin.post('/api/jobs', {
+        ...base,
+        homeowner: { firstName: 'A', lastName: 'B', email: 'a@b.example' },
+      });
       expect(emailOnly.status).toBe(201);
       expect(emailOnly.body.homeowner).toEqual({ firstName: 'A', lastName: 'B', phone: null, email: 'a@b.example' });
     });
@@ -137,7 +196,11 @@ describe('Jobs API - /api/jobs', () => {
       const body = jobBody(referrer.id, technician.id, { targetCompanyIds: [targets[0].id] });
       const key = `idem-diff-${Date.now()}`;
       expect((await admin.post('/api/jobs', body, { headers: { 'idempotency-key': key } })).status).toBe(201);
-      expectProblem(await admin.post('/api/jobs', { ...body, summary: 'something else' }, { headers: { 'idempotency-key': key } }), 422, 'Idempotency-Key');
+      expectProblem(
+        await admin.post('/api/jobs', { ...body, summary: 'something else' }, { headers: { 'idempotency-key': key } }),
+        422,
+        'Idempotency-Key',
+      );
     });
 
     it('409 while the first request with the key is still in progress', async () => {
@@ -145,7 +208,9 @@ describe('Jobs API - /api/jobs', () => {
       const body = jobBody(referrer.id, technician.id, { targetCompanyIds: [targets[0].id] });
       const key = `idem-race-${Date.now()}`;
       // Hold a lock on the companies row the first request must read... simpler: race many identical requests.
-      const results = await Promise.all(Array.from({ length: 8 }, () => admin.post('/api/jobs', body, { headers: { 'idempotency-key': key } })));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => admin.post('/api/jobs', body, { headers: { 'idempotency-key': key } })),
+      );
       const statuses = results.map((r) => r.status);
       expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(1);
       expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
@@ -168,7 +233,9 @@ describe('Jobs API - /api/jobs', () => {
 
     it('scopes keys to the API key that sent them', async () => {
       const { referrer, technician, targets } = await createNetwork(admin, 1);
-      const companyKey = (await admin.post('/api/api-keys', { name: 'scoped', role: 'company', companyId: referrer.id })).body.key;
+      const companyKey = (
+        await admin.post('/api/api-keys', { name: 'scoped', role: 'company', companyId: referrer.id })
+      ).body.key;
       const body = jobBody(referrer.id, technician.id, { targetCompanyIds: [targets[0].id] });
       const key = `idem-scope-${Date.now()}`;
       const a = await admin.post('/api/jobs', body, { headers: { 'idempotency-key': key } });
@@ -180,7 +247,13 @@ describe('Jobs API - /api/jobs', () => {
 
     it('rejects an oversized key', async () => {
       const { referrer, technician } = await createNetwork(admin, 0);
-      expectProblem(await admin.post('/api/jobs', jobBody(referrer.id, technician.id), { headers: { 'idempotency-key': 'k'.repeat(256) } }), 400, 'Idempotency-Key');
+      expectProblem(
+        await admin.post('/api/jobs', jobBody(referrer.id, technician.id), {
+          headers: { 'idempotency-key': 'k'.repeat(256) },
+        }),
+        400,
+        'Idempotency-Key',
+      );
     });
   });
 
@@ -200,7 +273,9 @@ describe('Jobs API - /api/jobs', () => {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res: any = await admin.get(`/api/jobs?companyId=${referrer.id}&limit=50${cursor ? `&cursor=${cursor}` : ''}`);
+        const res: any = await admin.get(
+          `/api/jobs?companyId=${referrer.id}&limit=50${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         expect(res.status).toBe(200);
         seen.push(...res.body.items.map((j: any) => j.id));
         cursor = res.body.nextCursor;
@@ -209,14 +284,20 @@ describe('Jobs API - /api/jobs', () => {
       expect(pages).toBe(11);
       expect(seen).toHaveLength(523);
       expect(new Set(seen).size).toBe(523);
-      const [{ ids }] = await t.db.query(`SELECT array_agg(id ORDER BY created_at DESC, id DESC) AS ids FROM jobs WHERE company_id = $1`, [referrer.id]);
+      const [{ ids }] = await t.db.query(
+        `SELECT array_agg(id ORDER BY created_at DESC, id DESC) AS ids FROM jobs WHERE company_id = $1`,
+        [referrer.id],
+      );
       expect(seen).toEqual(ids);
     });
 
     it('filters by status, trade and creation time', async () => {
       const { referrer, technician, targets } = await createNetwork(admin, 1);
       const from = new Date().toISOString();
-      await admin.post('/api/jobs', jobBody(referrer.id, technician.id, { trade: 'roofing', targetCompanyIds: [targets[0].id] }));
+      await admin.post(
+        '/api/jobs',
+        jobBody(referrer.id, technician.id, { trade: 'roofing', targetCompanyIds: [targets[0].id] }),
+      );
       await admin.post('/api/jobs', jobBody(referrer.id, technician.id, { trade: `none-${Date.now()}` }));
       const open = await admin.get(`/api/jobs?companyId=${referrer.id}&status=open&createdFrom=${from}`);
       expect(open.body.items.map((j: any) => j.trade)).toEqual(['roofing']);

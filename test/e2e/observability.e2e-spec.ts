@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 
 import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
 import { createNetwork, createTechnician, jobBody } from '../factories/network.factory';
-import { TestApp, flushTestRedis, startTestApp } from '../helpers/app';
+import { TestApp, flushTestRedis, startTestApp, truncateAll } from '../helpers/app';
 import { ApiClient, apiClient, expectProblem } from '../helpers/http';
 import { waitFor } from '../helpers/wait';
 import { FAST_SYNC_ENV, TEST_ADMIN_KEY } from '../test-env';
@@ -37,6 +37,8 @@ describe('Observability: logs, metrics, health, queue operations', () => {
   beforeAll(async () => {
     await flushTestRedis();
     t = await startTestApp({ ...FAST_SYNC_ENV, LOG_LEVEL: 'debug' }, 'all', { logDestination: logs });
+    // Sweeps take the oldest rows first: leave no other test file's routings in the way.
+    await truncateAll(t.db);
     admin = apiClient(t.url, TEST_ADMIN_KEY);
     sandbox = new SandboxControl(t.sandbox.url);
   });
@@ -53,10 +55,17 @@ describe('Observability: logs, metrics, health, queue operations', () => {
       const { referrer, technician } = await createNetwork(admin, 0);
       const st = await admin.post('/api/companies', {
         name: 'ST receiver',
-        provider: { type: 'servicetitan', credentials: { tenantId: '777', clientId: 'cid.obs', clientSecret: stSecret, bookingProviderId: '9' } },
+        provider: {
+          type: 'servicetitan',
+          credentials: { tenantId: '777', clientId: 'cid.obs', clientSecret: stSecret, bookingProviderId: '9' },
+        },
       });
-      const hcp = await admin.post('/api/companies', { name: 'HCP receiver', provider: { type: 'housecallpro', credentials: { apiKey: hcpKey } } });
-      const companyKey = (await admin.post('/api/api-keys', { name: 'flow', role: 'company', companyId: referrer.id })).body.key;
+      const hcp = await admin.post('/api/companies', {
+        name: 'HCP receiver',
+        provider: { type: 'housecallpro', credentials: { apiKey: hcpKey } },
+      });
+      const companyKey = (await admin.post('/api/api-keys', { name: 'flow', role: 'company', companyId: referrer.id }))
+        .body.key;
       secrets.push(companyKey);
       await createTechnician(admin, referrer.id);
       const job = await apiClient(t.url, companyKey).post(
@@ -67,7 +76,13 @@ describe('Observability: logs, metrics, health, queue operations', () => {
       expect(job.status).toBe(201);
       routingIds = job.body.routings.map((r: any) => r.id);
       const synced = await Promise.all(
-        routingIds.map((id) => waitFor(async () => ((await admin.get(`/api/routings/${id}`)).body.status === 'synced' ? (await admin.get(`/api/routings/${id}`)).body : null))),
+        routingIds.map((id) =>
+          waitFor(async () =>
+            (await admin.get(`/api/routings/${id}`)).body.status === 'synced'
+              ? (await admin.get(`/api/routings/${id}`)).body
+              : null,
+          ),
+        ),
       );
       // Move both through completion, then poll (with one 429 on the way).
       for (const r of synced) {
@@ -79,7 +94,9 @@ describe('Observability: logs, metrics, health, queue operations', () => {
       await new Promise((r) => setTimeout(r, 500));
       await sandbox.clearFaults('servicetitan');
       await admin.post('/api/admin/sweeps/poll/run');
-      await waitFor(async () => (await admin.get(`/api/jobs/${job.body.id}`)).body.revenueCents === 75_000, { what: 'job revenue' });
+      await waitFor(async () => (await admin.get(`/api/jobs/${job.body.id}`)).body.revenueCents === 75_000, {
+        what: 'job revenue',
+      });
     });
 
     it('never logs a secret: keys, provider credentials, tokens, Authorization headers', () => {
@@ -109,11 +126,21 @@ describe('Observability: logs, metrics, health, queue operations', () => {
     it('moves every SPEC metric on /metrics', async () => {
       const text = (await apiClient(t.url).get('/metrics')).body as string;
       expect(metricValue(text, 'jobs_created_total')).toBeGreaterThanOrEqual(1);
-      expect(metricValue(text, 'routing_sync_total', { provider: 'servicetitan', outcome: 'synced' })).toBeGreaterThanOrEqual(1);
-      expect(metricValue(text, 'routing_sync_total', { provider: 'housecallpro', outcome: 'synced' })).toBeGreaterThanOrEqual(1);
-      expect(metricValue(text, 'routing_sync_duration_seconds_count', { provider: 'servicetitan' })).toBeGreaterThanOrEqual(1);
-      expect(metricValue(text, 'provider_requests_total', { provider: 'servicetitan', status: '200' })).toBeGreaterThanOrEqual(2);
-      expect(metricValue(text, 'provider_requests_total', { provider: 'housecallpro', status: '201' })).toBeGreaterThanOrEqual(1);
+      expect(
+        metricValue(text, 'routing_sync_total', { provider: 'servicetitan', outcome: 'synced' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        metricValue(text, 'routing_sync_total', { provider: 'housecallpro', outcome: 'synced' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        metricValue(text, 'routing_sync_duration_seconds_count', { provider: 'servicetitan' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        metricValue(text, 'provider_requests_total', { provider: 'servicetitan', status: '200' }),
+      ).toBeGreaterThanOrEqual(2);
+      expect(
+        metricValue(text, 'provider_requests_total', { provider: 'housecallpro', status: '201' }),
+      ).toBeGreaterThanOrEqual(1);
       expect(metricValue(text, 'provider_rate_limited_total', { provider: 'servicetitan' })).toBeGreaterThanOrEqual(1);
       expect(metricValue(text, 'routings', { status: 'completed' })).toBeGreaterThanOrEqual(2);
       expect(metricValue(text, 'queue_jobs', { queue: 'sync', state: 'waiting' })).toBeGreaterThanOrEqual(0);
@@ -129,7 +156,10 @@ describe('Observability: logs, metrics, health, queue operations', () => {
       expect(Object.keys(res.body.details).sort()).toEqual(['database', 'providers', 'queues', 'redis', 'system']);
       expect(res.body.details.queues.sync).toMatchObject({ workers: expect.any(Number), waiting: expect.any(Number) });
       expect(res.body.details.queues.sync.workers).toBeGreaterThanOrEqual(1);
-      expect(res.body.details.system).toMatchObject({ rssBytes: expect.any(Number), eventLoopDelayP99Ms: expect.any(Number) });
+      expect(res.body.details.system).toMatchObject({
+        rssBytes: expect.any(Number),
+        eventLoopDelayP99Ms: expect.any(Number),
+      });
     });
 
     it.each(['database', 'redis', 'queues', 'providers', 'system'])('/api/health/component/%s', async (name) => {
@@ -154,7 +184,15 @@ describe('Observability: logs, metrics, health, queue operations', () => {
       const res = await admin.get('/api/admin/queues');
       expect(res.status).toBe(200);
       expect(res.body.map((q: any) => q.name)).toEqual(['sync', 'poll', 'retry', 'cleanup', 'default']);
-      expect(res.body[0]).toEqual(expect.objectContaining({ waiting: expect.any(Number), active: expect.any(Number), delayed: expect.any(Number), failed: expect.any(Number), completed: expect.any(Number) }));
+      expect(res.body[0]).toEqual(
+        expect.objectContaining({
+          waiting: expect.any(Number),
+          active: expect.any(Number),
+          delayed: expect.any(Number),
+          failed: expect.any(Number),
+          completed: expect.any(Number),
+        }),
+      );
     });
 
     it('POST /api/admin/sweeps/:name/run rejects an unknown sweep', async () => {
@@ -167,7 +205,9 @@ describe('Observability: logs, metrics, health, queue operations', () => {
       const page = await fetch(`${t.url}/admin/queues`, { headers: { authorization: `Basic ${basic}` } });
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<div id="root">');
-      const api = await fetch(`${t.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+      const api = await fetch(`${t.url}/admin/queues/api/queues`, {
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      });
       expect(api.status).toBe(200);
       const wrong = Buffer.from('ops:not-the-key').toString('base64');
       expect((await fetch(`${t.url}/admin/queues`, { headers: { authorization: `Basic ${wrong}` } })).status).toBe(401);

@@ -16,7 +16,9 @@ describe('Routings API - /api/routings', () => {
     t = await startTestApp({}, 'api');
     admin = apiClient(t.url, TEST_ADMIN_KEY);
     const url = new URL(TEST_REDIS_URL);
-    syncQueue = new Queue(QUEUE.sync, { connection: { host: url.hostname, port: Number(url.port), db: Number(url.pathname.slice(1)) } });
+    syncQueue = new Queue(QUEUE.sync, {
+      connection: { host: url.hostname, port: Number(url.port), db: Number(url.pathname.slice(1)) },
+    });
   });
   afterAll(async () => {
     await syncQueue.close();
@@ -25,7 +27,10 @@ describe('Routings API - /api/routings', () => {
 
   async function newJob(receivers = 2) {
     const { referrer, technician, targets } = await createNetwork(admin, receivers);
-    const res = await admin.post('/api/jobs', jobBody(referrer.id, technician.id, { targetCompanyIds: targets.map((c) => c.id) }));
+    const res = await admin.post(
+      '/api/jobs',
+      jobBody(referrer.id, technician.id, { targetCompanyIds: targets.map((c) => c.id) }),
+    );
     return res.body;
   }
 
@@ -34,7 +39,9 @@ describe('Routings API - /api/routings', () => {
     const res = await admin.get(`/api/routings/${job.routings[0].id}`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: job.routings[0].id, jobId: job.id, status: 'pending' });
-    expect(res.body.events).toEqual([expect.objectContaining({ type: 'created', outcome: 'pending', at: expect.any(String) })]);
+    expect(res.body.events).toEqual([
+      expect.objectContaining({ type: 'created', outcome: 'pending', at: expect.any(String) }),
+    ]);
     expectProblem(await admin.get('/api/routings/00000000-0000-4000-8000-000000000000'), 404);
   });
 
@@ -62,7 +69,10 @@ describe('Routings API - /api/routings', () => {
       const job = await newJob(1);
       const id = job.routings[0].id;
       await syncQueue.remove(id);
-      await t.db.query(`UPDATE routings SET status = 'permanently_failed', attempts = 3, last_error = 'boom' WHERE id = $1`, [id]);
+      await t.db.query(
+        `UPDATE routings SET status = 'permanently_failed', attempts = 3, last_error = 'boom' WHERE id = $1`,
+        [id],
+      );
       await t.db.query(`UPDATE jobs SET status = 'canceled', finished_at = now() WHERE id = $1`, [job.id]);
 
       const res = await admin.post(`/api/routings/${id}/retry`);

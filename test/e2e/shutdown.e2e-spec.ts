@@ -71,7 +71,10 @@ describe('Worker shutdown on SIGTERM (separate process)', () => {
     // Every call takes 1.5 s and the booking lookup answers 503: the attempt is slow and ends in a retry.
     await sandbox.setFaults('servicetitan', { errorRate: 1, errorStatus: 503, latencyMs: 1500 });
     const { referrer, technician, targets } = await createNetwork(admin, 1);
-    const created = await admin.post('/api/jobs', jobBody(referrer.id, technician.id, { targetCompanyIds: [targets[0].id] }));
+    const created = await admin.post(
+      '/api/jobs',
+      jobBody(referrer.id, technician.id, { targetCompanyIds: [targets[0].id] }),
+    );
     expect(created.status).toBe(201);
     const routingId: string = created.body.routings[0].id;
 
@@ -86,7 +89,10 @@ describe('Worker shutdown on SIGTERM (separate process)', () => {
 
     process.kill(worker.pid!, 'SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    const exit = await Promise.race([exited, new Promise((done) => (timer = setTimeout(() => done('still running after 20 s'), 20_000)))]);
+    const exit = await Promise.race([
+      exited,
+      new Promise((done) => (timer = setTimeout(() => done('still running after 20 s'), 20_000))),
+    ]);
     clearTimeout(timer);
     if ((exit as { code: number | null }).code !== 0) console.log(output);
     expect(exit).toEqual({ code: 0, signal: null });

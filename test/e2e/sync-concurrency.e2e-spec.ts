@@ -32,23 +32,41 @@ describe('Two workers racing over 500 routings', () => {
     const { referrer, technician, targets } = await createNetwork(admin, 2);
     const routingIds: string[] = [];
     for (let i = 0; i < 250; i++) {
-      const res = await admin.post('/api/jobs', jobBody(referrer.id, technician.id, { targetCompanyIds: targets.map((c) => c.id) }));
+      const res = await admin.post(
+        '/api/jobs',
+        jobBody(referrer.id, technician.id, { targetCompanyIds: targets.map((c) => c.id) }),
+      );
       routingIds.push(...res.body.routings.map((r: any) => r.id));
     }
     expect(routingIds).toHaveLength(500);
     // The same routings on a second queue: only the database claim keeps two workers apart now.
     const retryQueue = api.app.get<Queue>(getQueueToken(QUEUE.retry));
-    await retryQueue.addBulk(routingIds.map((routingId) => ({ name: JOB.syncRouting, data: { routingId }, opts: { jobId: `race_${routingId}`, priority: PRIORITY.high } })));
+    await retryQueue.addBulk(
+      routingIds.map((routingId) => ({
+        name: JOB.syncRouting,
+        data: { routingId },
+        opts: { jobId: `race_${routingId}`, priority: PRIORITY.high },
+      })),
+    );
 
     // Two worker-mode applications (own DB pools, Redis connections and BullMQ workers) sharing one sandbox.
-    const env = { ...FAST_SYNC_ENV, PROVIDER_TIMEOUT_MS: '5000', SYNC_CONCURRENCY: '16', SERVICETITAN_AUTH_URL: api.sandbox.url, SERVICETITAN_API_URL: api.sandbox.url, HOUSECALLPRO_API_URL: api.sandbox.url };
+    const env = {
+      ...FAST_SYNC_ENV,
+      PROVIDER_TIMEOUT_MS: '5000',
+      SYNC_CONCURRENCY: '16',
+      SERVICETITAN_AUTH_URL: api.sandbox.url,
+      SERVICETITAN_API_URL: api.sandbox.url,
+      HOUSECALLPRO_API_URL: api.sandbox.url,
+    };
     workers.push(await startTestApp(env, 'worker'), await startTestApp(env, 'worker'));
 
     await waitFor(
       async () => (await api.db.query(`SELECT count(*)::int AS n FROM routings WHERE status = 'synced'`))[0].n === 500,
       { timeoutMs: 90_000, intervalMs: 500, what: '500 synced routings' },
     );
-    const bookings = (await new SandboxControl(api.sandbox.url).serviceTitanRecords()).bookings as { externalId: string }[];
+    const bookings = (await new SandboxControl(api.sandbox.url).serviceTitanRecords()).bookings as {
+      externalId: string;
+    }[];
     const perRouting = new Map<string, number>();
     for (const b of bookings) perRouting.set(b.externalId, (perRouting.get(b.externalId) ?? 0) + 1);
     expect(routingIds.filter((id) => perRouting.get(id) !== 1)).toEqual([]);
@@ -69,7 +87,11 @@ describe('ProviderRateLimiter shared by two processes', () => {
   const failOpen = counter('fail_open_test');
 
   async function limiter(limits: { perMinute: number; perHour: number; burst: number }, redisUrl = TEST_REDIS_URL) {
-    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null });
+    const redis = new Redis(redisUrl, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
     redis.on('error', () => undefined);
     redisClients.push(redis);
     await new Promise((resolve) => {
@@ -115,7 +137,10 @@ describe('ProviderRateLimiter shared by two processes', () => {
     const l = await limiter({ perMinute: 6, perHour: 1000, burst: 100 });
     for (let i = 0; i < 6; i++) await l.acquire('housecallpro', 'minute-cap');
     const seventh = await Promise.race([
-      l.acquire('housecallpro', 'minute-cap', Date.now() + 1_500).then(() => 'granted', () => 'refused'),
+      l.acquire('housecallpro', 'minute-cap', Date.now() + 1_500).then(
+        () => 'granted',
+        () => 'refused',
+      ),
       new Promise((r) => setTimeout(() => r('still waiting'), 2_000)),
     ]);
     expect(seventh).not.toBe('granted');

@@ -27,7 +27,10 @@ describe('Sync attempt time limit', () => {
     // Token and lookup take 600 ms each: the create would start ~1.2 s after the claim, past the 1 s limit.
     await sandbox.setFaults('servicetitan', { latencyMs: 600 });
     const { referrer, technician, targets } = await createNetwork(admin, 1);
-    const res = await admin.post('/api/jobs', jobBody(referrer.id, technician.id, { targetCompanyIds: [targets[0].id] }));
+    const res = await admin.post(
+      '/api/jobs',
+      jobBody(referrer.id, technician.id, { targetCompanyIds: [targets[0].id] }),
+    );
     expect(res.status).toBe(201);
     const routingId: string = res.body.routings[0].id;
 
@@ -39,7 +42,8 @@ describe('Sync attempt time limit', () => {
       { timeoutMs: 15_000, what: 'the attempt to stop at its time limit' },
     );
     expect(failed.lastError).toContain('time limit');
-    const bookings = async () => (await sandbox.serviceTitanRecords()).bookings.filter((b) => b.externalId === routingId);
+    const bookings = async () =>
+      (await sandbox.serviceTitanRecords()).bookings.filter((b) => b.externalId === routingId);
     expect(await bookings()).toHaveLength(0);
 
     await sandbox.clearFaults('servicetitan');

@@ -31,7 +31,11 @@ export async function createCompany(admin: ApiClient, overrides: Record<string, 
 }
 
 export async function createTechnician(admin: ApiClient, companyId: string, overrides: Record<string, unknown> = {}) {
-  const res = await admin.post(`/api/companies/${companyId}/technicians`, { firstName: 'Pat', lastName: 'Plumber', ...overrides });
+  const res = await admin.post(`/api/companies/${companyId}/technicians`, {
+    firstName: 'Pat',
+    lastName: 'Plumber',
+    ...overrides,
+  });
   if (res.status !== 201) throw new Error(`createTechnician failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { id: string };
 }
@@ -50,7 +54,11 @@ export function jobBody(companyId: string, technicianId: string, overrides: Reco
 
 /** A referring company with a technician, plus `receivers` companies that will receive its referrals. */
 export async function createNetwork(admin: ApiClient, receivers = 2, receiverOverrides: Record<string, unknown> = {}) {
-  const referrer = await createCompany(admin, { name: `Referrer ${next()}`, provider: undefined, trades: ['plumbing'] });
+  const referrer = await createCompany(admin, {
+    name: `Referrer ${next()}`,
+    provider: undefined,
+    trades: ['plumbing'],
+  });
   const technician = await createTechnician(admin, referrer.id);
   const targets = [];
   for (let i = 0; i < receivers; i++) targets.push(await createCompany(admin, receiverOverrides));

@@ -74,7 +74,11 @@ export class ApiLedger {
     this.byStatus.set(String(status), (this.byStatus.get(String(status)) ?? 0) + 1);
 
     if (typeof status === 'number' && options.expect.includes(status)) return { status, body, verdict: 'ok' };
-    if (status === 503 && contentType.includes('application/problem+json') && this.overlapsOutage(startedAt, Date.now())) {
+    if (
+      status === 503 &&
+      contentType.includes('application/problem+json') &&
+      this.overlapsOutage(startedAt, Date.now())
+    ) {
       this.tolerated++;
       return { status, body, verdict: 'tolerated' };
     }

@@ -46,8 +46,22 @@ const SETTINGS = {
 
 /** What the sandbox injects on every provider API call while the chaos runs. */
 const FAULTS = {
-  servicetitan: { errorRate: 0.2, errorStatus: 503, rateLimitRate: 0.1, retryAfterSeconds: 1, latencyMs: { min: 20, max: 250 }, timeoutAfterCreateRate: 0.05 },
-  housecallpro: { errorRate: 0.2, errorStatus: 500, rateLimitRate: 0.1, retryAfterSeconds: 2, latencyMs: { min: 20, max: 250 }, timeoutAfterCreateRate: 0.05 },
+  servicetitan: {
+    errorRate: 0.2,
+    errorStatus: 503,
+    rateLimitRate: 0.1,
+    retryAfterSeconds: 1,
+    latencyMs: { min: 20, max: 250 },
+    timeoutAfterCreateRate: 0.05,
+  },
+  housecallpro: {
+    errorRate: 0.2,
+    errorStatus: 500,
+    rateLimitRate: 0.1,
+    retryAfterSeconds: 2,
+    latencyMs: { min: 20, max: 250 },
+    timeoutAfterCreateRate: 0.05,
+  },
 } as const;
 
 const SERVICE_ENV = {
@@ -93,7 +107,14 @@ class Suite {
   readonly created = new Map<string, CreatedJob>();
   readonly counters = { sigkills: 0, skippedKills: 0, redisRestarts: 0, sigterms: 0, restarts: 0 };
   readonly bootMs: number[] = [];
-  drain: { exit: string; drainMs: number; inFlightAtSigterm: number; activityBefore: number | null; leftSyncing: number; rescued: number } | null = null;
+  drain: {
+    exit: string;
+    drainMs: number;
+    inFlightAtSigterm: number;
+    activityBefore: number | null;
+    leftSyncing: number;
+    rescued: number;
+  } | null = null;
 
   redis!: ManagedProcess;
   sandbox!: ManagedProcess;
@@ -125,13 +146,18 @@ class Suite {
     await this.db.connect();
 
     this.redisPort = await freePort();
-    this.redis = this.process('redis', 'redis-server', [
-      '--port', String(this.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    ], {});
+    this.redis = this.process(
+      'redis',
+      'redis-server',
+      ['--port', String(this.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {},
+    );
     await this.startRedis();
 
     const sandboxPort = await freePort();
-    this.sandbox = this.process('sandbox', NODE, [join(BUILD, 'src/sandbox/main.js')], { SANDBOX_PORT: String(sandboxPort) });
+    this.sandbox = this.process('sandbox', NODE, [join(BUILD, 'src/sandbox/main.js')], {
+      SANDBOX_PORT: String(sandboxPort),
+    });
     this.sandbox.start();
     const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
     await waitUntil('the sandbox', () => httpOk(`${sandboxUrl}/_sandbox`), 20_000);
@@ -150,17 +176,31 @@ class Suite {
     };
     const apiPort = await freePort();
     this.apiUrl = `http://127.0.0.1:${apiPort}`;
-    this.api = this.process('api', NODE, [join(BUILD, 'src/main.js')], { ...common, APP_MODE: 'api', PORT: String(apiPort) });
+    this.api = this.process('api', NODE, [join(BUILD, 'src/main.js')], {
+      ...common,
+      APP_MODE: 'api',
+      PORT: String(apiPort),
+    });
     for (const name of ['worker-1', 'worker-2']) {
       const port = await freePort();
-      this.workers.push({ proc: this.process(name, NODE, [join(BUILD, 'src/main.js')], { ...common, APP_MODE: 'worker', PORT: String(port) }), port, upSince: null });
+      this.workers.push({
+        proc: this.process(name, NODE, [join(BUILD, 'src/main.js')], {
+          ...common,
+          APP_MODE: 'worker',
+          PORT: String(port),
+        }),
+        port,
+        upSince: null,
+      });
     }
     this.api.start();
     for (const w of this.workers) w.proc.start();
     await waitUntil('the API to be ready', () => httpOk(`${this.apiUrl}/api/health/ready`), 60_000);
     await Promise.all(this.workers.map((w) => this.waitForWorker(w)));
     this.ledger = new ApiLedger(this.apiUrl, this.adminKey, this.outages);
-    log(`up: api pid ${this.api.pid}, workers ${this.workers.map((w) => w.proc.pid).join(' and ')}, redis :${this.redisPort}, sandbox ${sandboxUrl}`);
+    log(
+      `up: api pid ${this.api.pid}, workers ${this.workers.map((w) => w.proc.pid).join(' and ')}, redis :${this.redisPort}, sandbox ${sandboxUrl}`,
+    );
   }
 
   private process(name: string, command: string, args: string[], extraEnv: Record<string, string>): ManagedProcess {
@@ -191,13 +231,24 @@ class Suite {
 
   private async startRedis(): Promise<void> {
     this.redis.start();
-    const client = new Redis({ port: this.redisPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    const client = new Redis({
+      port: this.redisPort,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+    });
     client.on('error', () => undefined);
     try {
-      await waitUntil('redis', async () => {
-        if (client.status !== 'ready') await client.connect().catch(() => undefined);
-        return (await client.ping()) === 'PONG';
-      }, 10_000, 100);
+      await waitUntil(
+        'redis',
+        async () => {
+          if (client.status !== 'ready') await client.connect().catch(() => undefined);
+          return (await client.ping()) === 'PONG';
+        },
+        10_000,
+        100,
+      );
     } finally {
       client.disconnect();
     }
@@ -220,14 +271,23 @@ class Suite {
 
   async createNetwork(): Promise<{ referrerId: string; technicianId: string; pairs: [string, string][] }> {
     const referrer = await this.post('/api/companies', { name: `Faults referrer ${this.runId}`, trades: ['plumbing'] });
-    const technician = await this.post(`/api/companies/${referrer.id}/technicians`, { firstName: 'Fay', lastName: 'Ult', phone: '512-555-0100' });
+    const technician = await this.post(`/api/companies/${referrer.id}/technicians`, {
+      firstName: 'Fay',
+      lastName: 'Ult',
+      phone: '512-555-0100',
+    });
     const pairs: [string, string][] = [];
     for (let i = 0; i < SETTINGS.accountsPerProvider; i++) {
       const st = await this.post('/api/companies', {
         name: `Faults ST ${i} ${this.runId}`,
         provider: {
           type: 'servicetitan',
-          credentials: { tenantId: String(7000 + i), clientId: `cid.faults${i}.${this.runId}`, clientSecret: `cs.faults-${i}`, bookingProviderId: String(90 + i) },
+          credentials: {
+            tenantId: String(7000 + i),
+            clientId: `cid.faults${i}.${this.runId}`,
+            clientSecret: `cs.faults-${i}`,
+            bookingProviderId: String(90 + i),
+          },
         },
       });
       const hcp = await this.post('/api/companies', {
@@ -272,9 +332,14 @@ class Suite {
     try {
       await this.chaos(chaosStarted);
       const result = await load;
-      log(`load done: ${result.created} jobs created (${result.replays} after a re-send), gave up on ${result.gaveUp.length}`);
-      this.check('every job of the load was created', result.gaveUp.length === 0 && this.created.size === SETTINGS.jobs,
-        `${this.created.size}/${SETTINGS.jobs} created${result.gaveUp.length ? `; gave up on #${result.gaveUp.slice(0, 10).join(', #')}` : ''}`);
+      log(
+        `load done: ${result.created} jobs created (${result.replays} after a re-send), gave up on ${result.gaveUp.length}`,
+      );
+      this.check(
+        'every job of the load was created',
+        result.gaveUp.length === 0 && this.created.size === SETTINGS.jobs,
+        `${this.created.size}/${SETTINGS.jobs} created${result.gaveUp.length ? `; gave up on #${result.gaveUp.slice(0, 10).join(', #')}` : ''}`,
+      );
     } finally {
       clearInterval(progress);
       await load.catch(() => undefined);
@@ -320,7 +385,9 @@ class Suite {
     this.lastKillAt = Date.now();
     const exit = await w.proc.waitForExit(10_000);
     this.counters.sigkills++;
-    log(`SIGKILL ${w.proc.name} (pid ${pid}, up ${((Date.now() - w.upSince!) / 1000).toFixed(1)} s) -> ${exit?.signal ?? exit?.code}; restarting`);
+    log(
+      `SIGKILL ${w.proc.name} (pid ${pid}, up ${((Date.now() - w.upSince!) / 1000).toFixed(1)} s) -> ${exit?.signal ?? exit?.code}; restarting`,
+    );
     w.upSince = null;
     w.proc.start();
     this.counters.restarts++;
@@ -338,12 +405,18 @@ class Suite {
     await this.startRedis();
     outage.to = Date.now();
     this.counters.redisRestarts++;
-    log(`redis back (pid ${this.redis.pid}) on :${this.redisPort}, empty: BullMQ state is gone, the sweeps must recover from PostgreSQL`);
+    log(
+      `redis back (pid ${this.redis.pid}) on :${this.redisPort}, empty: BullMQ state is gone, the sweeps must recover from PostgreSQL`,
+    );
   }
 
   /** SIGTERM while the worker has work in flight: it must finish that work, exit 0, and leave nothing `syncing`. */
   private async drainOneWorker(w: Suite['workers'][number]): Promise<void> {
-    await waitUntil('both workers to be up for the drain', async () => this.workers.every((x) => x.upSince !== null && Date.now() - x.upSince > 3000), 60_000);
+    await waitUntil(
+      'both workers to be up for the drain',
+      async () => this.workers.every((x) => x.upSince !== null && Date.now() - x.upSince > 3000),
+      60_000,
+    );
     const before = await this.syncAttemptsOf(w.port);
     await sleep(2000);
     const after = await this.syncAttemptsOf(w.port);
@@ -357,7 +430,9 @@ class Suite {
     const pid = w.proc.pid;
     w.proc.signal('SIGTERM');
     this.counters.sigterms++;
-    log(`SIGTERM ${w.proc.name} (pid ${pid}) with ${inFlight.length} routings syncing cluster-wide, ${activity ?? '?'} attempts finished by it in the 2 s before`);
+    log(
+      `SIGTERM ${w.proc.name} (pid ${pid}) with ${inFlight.length} routings syncing cluster-wide, ${activity ?? '?'} attempts finished by it in the 2 s before`,
+    );
     const exit = await w.proc.waitForExit(60_000);
     const drainMs = Date.now() - sentAt;
     w.upSince = null;
@@ -373,17 +448,32 @@ class Suite {
       const claimedAt = new Map(inFlight.map((r) => [r.id, r.status_changed_at.getTime()]));
       return rows.filter((r) => r.status_changed_at.getTime() === claimedAt.get(r.id));
     };
-    await waitUntil('claims in flight at SIGTERM to finish', async () => (await stillHeld()).length === 0, 18_000, 250).catch(() => undefined);
+    await waitUntil(
+      'claims in flight at SIGTERM to finish',
+      async () => (await stillHeld()).length === 0,
+      18_000,
+      250,
+    ).catch(() => undefined);
     const left = await stillHeld();
     const { rows: rescued } = await this.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM routing_events WHERE type = 'rescued' AND routing_id = ANY($1::uuid[]) AND at >= $2`,
       [ids, new Date(sentAt)],
     );
-    this.drain = { exit: exitText, drainMs, inFlightAtSigterm: inFlight.length, activityBefore: activity, leftSyncing: left.length, rescued: rescued[0].n };
+    this.drain = {
+      exit: exitText,
+      drainMs,
+      inFlightAtSigterm: inFlight.length,
+      activityBefore: activity,
+      leftSyncing: left.length,
+      rescued: rescued[0].n,
+    };
     log(`${w.proc.name} exited (${exitText}) after ${drainMs} ms; ${left.length} of its claims left syncing`);
     this.check('SIGTERM: the worker exits 0 after draining', exit?.code === 0, `${exitText} after ${drainMs} ms`);
-    this.check('SIGTERM: in-flight routings are not left syncing', inFlight.length > 0 && left.length === 0 && rescued[0].n === 0,
-      `${inFlight.length} in flight at SIGTERM, ${left.length} left syncing, ${rescued[0].n} needed a rescue`);
+    this.check(
+      'SIGTERM: in-flight routings are not left syncing',
+      inFlight.length > 0 && left.length === 0 && rescued[0].n === 0,
+      `${inFlight.length} in flight at SIGTERM, ${left.length} left syncing, ${rescued[0].n} needed a rescue`,
+    );
     w.proc.start();
     this.counters.restarts++;
     await this.waitForWorker(w);
@@ -407,7 +497,9 @@ class Suite {
   async settle(): Promise<void> {
     const started = Date.now();
     for (let round = 0; ; round++) {
-      const { rows } = await this.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM routings GROUP BY status ORDER BY status`);
+      const { rows } = await this.db.query<{ status: string; n: number }>(
+        `SELECT status, count(*)::int AS n FROM routings GROUP BY status ORDER BY status`,
+      );
       const busy = rows.filter((r) => ['pending', 'syncing', 'failed'].includes(r.status)).reduce((s, r) => s + r.n, 0);
       const text = rows.map((r) => `${r.status}=${r.n}`).join(' ');
       if (round % 5 === 0) log(`settling: ${text}`);
@@ -433,9 +525,14 @@ class Suite {
     const lostJobs = createdIds.filter((id) => !jobIds.has(id));
     const unexpectedJobs = jobs.filter((j) => !this.created.has(j.id));
 
-    const { rows: routings } = await this.db.query<{ id: string; job_id: string; provider_type: string; status: string; external_id: string | null; attempts: number }>(
-      `SELECT id, job_id, provider_type, status, external_id, attempts FROM routings`,
-    );
+    const { rows: routings } = await this.db.query<{
+      id: string;
+      job_id: string;
+      provider_type: string;
+      status: string;
+      external_id: string | null;
+      attempts: number;
+    }>(`SELECT id, job_id, provider_type, status, external_id, attempts FROM routings`);
     const routingById = new Map(routings.map((r) => [r.id, r]));
     const lostRoutings = createdRoutings.filter((r) => !routingById.has(r.id));
     const notSynced = routings.filter((r) => !['synced', 'completed', 'canceled'].includes(r.status));
@@ -477,40 +574,87 @@ class Suite {
       `SELECT type, outcome, count(*)::int AS n FROM routing_events GROUP BY type, outcome`,
     );
     const eventCount = (type: string, outcome?: string) =>
-      events.filter((e) => e.type === type && (outcome === undefined || e.outcome === outcome)).reduce((s, e) => s + e.n, 0);
+      events
+        .filter((e) => e.type === type && (outcome === undefined || e.outcome === outcome))
+        .reduce((s, e) => s + e.n, 0);
     // The claim token lets exactly one attempt record the success of a routing.
     const { rows: successes } = await this.db.query<{ n: number; routings: number }>(
       `SELECT count(*)::int AS n, count(DISTINCT routing_id)::int AS routings FROM routing_events WHERE type = 'sync_attempt' AND outcome = 'success'`,
     );
-    const { rows: jobStatuses } = await this.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM jobs GROUP BY status`);
+    const { rows: jobStatuses } = await this.db.query<{ status: string; n: number }>(
+      `SELECT status, count(*)::int AS n FROM jobs GROUP BY status`,
+    );
     const stats = await this.control.stats();
     const providerStatus = (status: string) =>
       Object.values(stats.providers).reduce((sum, p) => sum + (p.byStatus[status] ?? 0), 0);
     const crashes = [this.api, ...this.workers.map((w) => w.proc), this.sandbox, this.redis].flatMap((p) =>
-      p.unexpectedExits.map((e) => `${p.name} ${e.exit.signal ?? `code ${e.exit.code}`} at ${new Date(e.at).toISOString()}`),
+      p.unexpectedExits.map(
+        (e) => `${p.name} ${e.exit.signal ?? `code ${e.exit.code}`} at ${new Date(e.at).toISOString()}`,
+      ),
     );
 
-    this.check('no job lost', lostJobs.length === 0, `${lostJobs.length} of ${createdIds.length} created jobs missing from the database`);
-    this.check('no job created twice', unexpectedJobs.length === 0, `${unexpectedJobs.length} jobs in the database the load did not get a 201 for`);
-    this.check('no routing lost', lostRoutings.length === 0 && wrongShape.length === 0 && routings.length === createdRoutings.length,
-      `${routings.length} routings in the database, ${createdRoutings.length} answered with 201, ${lostRoutings.length} missing, ${wrongShape.length} jobs without 2 routings`);
-    this.check('every routing is synced or later', notSynced.length === 0,
-      notSynced.length ? `${notSynced.length} not synced, e.g. ${notSynced.slice(0, 3).map((r) => `${r.id}=${r.status}`).join(', ')}` : `${routings.length} routings synced`);
-    this.check('one recorded success per routing', successes[0].n === routings.length && successes[0].routings === routings.length,
-      `${successes[0].n} successful attempts recorded for ${successes[0].routings} of ${routings.length} routings`);
-    this.check('every job is open (all its routings synced)', jobStatuses.length === 1 && jobStatuses[0].status === 'open',
-      jobStatuses.map((j) => `${j.status}=${j.n}`).join(' '));
+    this.check(
+      'no job lost',
+      lostJobs.length === 0,
+      `${lostJobs.length} of ${createdIds.length} created jobs missing from the database`,
+    );
+    this.check(
+      'no job created twice',
+      unexpectedJobs.length === 0,
+      `${unexpectedJobs.length} jobs in the database the load did not get a 201 for`,
+    );
+    this.check(
+      'no routing lost',
+      lostRoutings.length === 0 && wrongShape.length === 0 && routings.length === createdRoutings.length,
+      `${routings.length} routings in the database, ${createdRoutings.length} answered with 201, ${lostRoutings.length} missing, ${wrongShape.length} jobs without 2 routings`,
+    );
+    this.check(
+      'every routing is synced or later',
+      notSynced.length === 0,
+      notSynced.length
+        ? `${notSynced.length} not synced, e.g. ${notSynced
+            .slice(0, 3)
+            .map((r) => `${r.id}=${r.status}`)
+            .join(', ')}`
+        : `${routings.length} routings synced`,
+    );
+    this.check(
+      'one recorded success per routing',
+      successes[0].n === routings.length && successes[0].routings === routings.length,
+      `${successes[0].n} successful attempts recorded for ${successes[0].routings} of ${routings.length} routings`,
+    );
+    this.check(
+      'every job is open (all its routings synced)',
+      jobStatuses.length === 1 && jobStatuses[0].status === 'open',
+      jobStatuses.map((j) => `${j.status}=${j.n}`).join(' '),
+    );
     this.check('no routing stuck in syncing', syncing.length === 0, `${syncing.length} in syncing`);
-    this.check('exactly one provider record per routing', duplicates === 0 && missingAtProvider === 0 && mismatched === 0 && foreign.length === 0,
-      `${duplicates} duplicates, ${missingAtProvider} missing, ${mismatched} not the routing's externalId, ${foreign.length} records of no routing`);
-    this.check('no duplicate Housecall Pro customer', duplicateCustomers === 0 && customersPerHomeowner.size === createdIds.length,
-      `${customersPerHomeowner.size} customers for ${createdIds.length} homeowners, ${duplicateCustomers} duplicates`);
-    this.check('every valid API request answered', this.ledger.failures.length === 0,
+    this.check(
+      'exactly one provider record per routing',
+      duplicates === 0 && missingAtProvider === 0 && mismatched === 0 && foreign.length === 0,
+      `${duplicates} duplicates, ${missingAtProvider} missing, ${mismatched} not the routing's externalId, ${foreign.length} records of no routing`,
+    );
+    this.check(
+      'no duplicate Housecall Pro customer',
+      duplicateCustomers === 0 && customersPerHomeowner.size === createdIds.length,
+      `${customersPerHomeowner.size} customers for ${createdIds.length} homeowners, ${duplicateCustomers} duplicates`,
+    );
+    this.check(
+      'every valid API request answered',
+      this.ledger.failures.length === 0,
       `${this.ledger.requests} requests, ${this.ledger.tolerated} tolerated 503 during an outage, ${this.ledger.failures.length} failures` +
-        (this.ledger.failures.length ? `: ${JSON.stringify(this.ledger.failures.slice(0, 3))}` : ''));
-    this.check('no service process crashed', crashes.length === 0, crashes.length ? crashes.join('; ') : 'only the exits the suite caused');
-    this.check('the chaos happened', this.counters.sigkills >= 5 && this.counters.redisRestarts === 1 && this.counters.sigterms === 1,
-      `${this.counters.sigkills} SIGKILLs, ${this.counters.redisRestarts} Redis restart, ${this.counters.sigterms} SIGTERM`);
+        (this.ledger.failures.length ? `: ${JSON.stringify(this.ledger.failures.slice(0, 3))}` : ''),
+    );
+    this.check(
+      'no service process crashed',
+      crashes.length === 0,
+      crashes.length ? crashes.join('; ') : 'only the exits the suite caused',
+    );
+    this.check(
+      'the chaos happened',
+      this.counters.sigkills >= 5 && this.counters.redisRestarts === 1 && this.counters.sigterms === 1,
+      `${this.counters.sigkills} SIGKILLs, ${this.counters.redisRestarts} Redis restart, ${this.counters.sigterms} SIGTERM`,
+    );
     writeFileSync(join(ARTIFACTS, 'api-failures.json'), JSON.stringify(this.ledger.failures, null, 2));
 
     return {
@@ -535,23 +679,45 @@ class Suite {
   report(numbers: Record<string, number | string>): string {
     const api = [...this.ledger.byStatus.entries()].map(([s, n]) => `${s}:${n}`).join(' ');
     const boots = this.bootMs.slice(2); // the first two are the initial start-up
-    const bootText = boots.length ? `avg ${(boots.reduce((a, b) => a + b, 0) / boots.length / 1000).toFixed(1)} s, max ${(Math.max(...boots) / 1000).toFixed(1)} s` : 'n/a';
+    const bootText = boots.length
+      ? `avg ${(boots.reduce((a, b) => a + b, 0) / boots.length / 1000).toFixed(1)} s, max ${(Math.max(...boots) / 1000).toFixed(1)} s`
+      : 'n/a';
     const rows: [string, string][] = [
       ['jobs created (POST /api/jobs 201)', `${numbers.jobs}`],
       ['routings (ServiceTitan + Housecall Pro)', `${numbers.routings}`],
       ['sync attempts recorded', `${numbers.attempts}`],
       ['retries scheduled', `${numbers.retries}`],
       ['stuck syncs rescued by cleanup', `${numbers.rescued}`],
-      ['most attempts by one routing', `${numbers.maxAttempts} (MAX_SYNC_ATTEMPTS=${SETTINGS.maxSyncAttempts}: ~30% injected failures per call)`],
-      ['provider calls / 5xx / 429 / no answer', `${numbers.providerRequests} / ${numbers.provider5xx} / ${numbers.provider429} / ${numbers.providerNoResponse}`],
-      ['worker SIGKILLs (+ restarts)', `${this.counters.sigkills} (${this.counters.restarts} restarts, ${this.counters.skippedKills} skipped: none up); boot ${bootText}`],
+      [
+        'most attempts by one routing',
+        `${numbers.maxAttempts} (MAX_SYNC_ATTEMPTS=${SETTINGS.maxSyncAttempts}: ~30% injected failures per call)`,
+      ],
+      [
+        'provider calls / 5xx / 429 / no answer',
+        `${numbers.providerRequests} / ${numbers.provider5xx} / ${numbers.provider429} / ${numbers.providerNoResponse}`,
+      ],
+      [
+        'worker SIGKILLs (+ restarts)',
+        `${this.counters.sigkills} (${this.counters.restarts} restarts, ${this.counters.skippedKills} skipped: none up); boot ${bootText}`,
+      ],
       ['Redis restarts', `${this.counters.redisRestarts}`],
-      ['SIGTERM drain', this.drain ? `${this.drain.exit} in ${this.drain.drainMs} ms; ${this.drain.activityBefore ?? '?'} attempts in its last 2 s, ${this.drain.inFlightAtSigterm} syncing at SIGTERM, ${this.drain.leftSyncing} left` : 'not run'],
-      ['API requests (status:count)', `${api}; tolerated 503: ${this.ledger.tolerated}; failures: ${this.ledger.failures.length}`],
+      [
+        'SIGTERM drain',
+        this.drain
+          ? `${this.drain.exit} in ${this.drain.drainMs} ms; ${this.drain.activityBefore ?? '?'} attempts in its last 2 s, ${this.drain.inFlightAtSigterm} syncing at SIGTERM, ${this.drain.leftSyncing} left`
+          : 'not run',
+      ],
+      [
+        'API requests (status:count)',
+        `${api}; tolerated 503: ${this.ledger.tolerated}; failures: ${this.ledger.failures.length}`,
+      ],
       ['duplicates at the provider (records + customers)', `${numbers.duplicates}`],
       ['losses (jobs / routings)', `${numbers.lostJobs} / ${numbers.lostRoutings}`],
       ['not synced / stuck syncing', `${numbers.notSynced} / ${numbers.syncing}`],
-      ['time to settle after faults off', this.settleMs === null ? 'did not settle' : `${(this.settleMs / 1000).toFixed(1)} s`],
+      [
+        'time to settle after faults off',
+        this.settleMs === null ? 'did not settle' : `${(this.settleMs / 1000).toFixed(1)} s`,
+      ],
       ['total run time', elapsed()],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
@@ -587,7 +753,10 @@ async function main(): Promise<number> {
     const summary = suite.report(numbers);
     console.log(summary);
     writeFileSync(join(ARTIFACTS, 'summary.txt'), summary);
-    writeFileSync(join(ARTIFACTS, 'summary.json'), JSON.stringify({ numbers, checks: suite.checks, counters: suite.counters, drain: suite.drain }, null, 2));
+    writeFileSync(
+      join(ARTIFACTS, 'summary.json'),
+      JSON.stringify({ numbers, checks: suite.checks, counters: suite.counters, drain: suite.drain }, null, 2),
+    );
     return suite.checks.every((c) => c.ok) ? 0 : 1;
   } catch (error) {
     console.error(`[faults] aborted: ${(error as Error).stack ?? error}`);

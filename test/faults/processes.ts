@@ -100,7 +100,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `check` until it is truthy or `timeoutMs` passes; throws naming `what`. */
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;

@@ -27,8 +27,10 @@ export function apiClient(baseUrl: string, apiKey?: string) {
   }
   return {
     get: <T = any>(path: string, o?: Parameters<typeof call>[2]) => call<T>('GET', path, o),
-    post: <T = any>(path: string, body?: unknown, o?: Parameters<typeof call>[2]) => call<T>('POST', path, { ...o, body }),
-    patch: <T = any>(path: string, body?: unknown, o?: Parameters<typeof call>[2]) => call<T>('PATCH', path, { ...o, body }),
+    post: <T = any>(path: string, body?: unknown, o?: Parameters<typeof call>[2]) =>
+      call<T>('POST', path, { ...o, body }),
+    patch: <T = any>(path: string, body?: unknown, o?: Parameters<typeof call>[2]) =>
+      call<T>('PATCH', path, { ...o, body }),
     delete: <T = any>(path: string, o?: Parameters<typeof call>[2]) => call<T>('DELETE', path, o),
     call,
   };
@@ -39,7 +41,9 @@ export type ApiClient = ReturnType<typeof apiClient>;
 export function expectProblem(res: ApiResponse, status: number, field?: string) {
   expect({ status: res.status, body: res.body }).toMatchObject({ status, body: { status } });
   expect(res.contentType).toContain('application/problem+json');
-  expect(res.body).toEqual(expect.objectContaining({ type: expect.any(String), title: expect.any(String), detail: expect.any(String) }));
+  expect(res.body).toEqual(
+    expect.objectContaining({ type: expect.any(String), title: expect.any(String), detail: expect.any(String) }),
+  );
   if (field) expect((res.body.errors ?? []).map((e: { field: string }) => e.field)).toContain(field);
   return res.body;
 }

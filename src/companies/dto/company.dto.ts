@@ -58,7 +58,11 @@ export class CreateCompanyDto {
   @Length(1, 50, { each: true })
   trades?: string[];
 
-  @ApiPropertyOptional({ type: [String], example: ['78701', '78702'], description: 'Five-digit ZIPs; empty: serves everywhere' })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['78701', '78702'],
+    description: 'Five-digit ZIPs; empty: serves everywhere',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(2000)

@@ -102,7 +102,7 @@ export class CreateJobDto {
   @IsUUID()
   companyId: string;
 
-  @ApiProperty({ format: 'uuid', description: "A technician of the referring company" })
+  @ApiProperty({ format: 'uuid', description: 'A technician of the referring company' })
   @Transform(lowerUuid)
   @IsUUID()
   technicianId: string;
@@ -134,7 +134,11 @@ export class CreateJobDto {
   @Length(1, 50)
   trade?: string;
 
-  @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'Send to exactly these companies instead of the routing rules' })
+  @ApiPropertyOptional({
+    type: [String],
+    format: 'uuid',
+    description: 'Send to exactly these companies instead of the routing rules',
+  })
   @IsOptional()
   @Transform(lowerUuid)
   @IsArray()

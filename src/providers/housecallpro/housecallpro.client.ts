@@ -50,7 +50,12 @@ export class HousecallProClient {
   }
 
   async listJobs(
-    params: Call & { page: number; customerId?: string; sortBy?: 'updated_at' | 'created_at'; sortDirection?: 'asc' | 'desc' },
+    params: Call & {
+      page: number;
+      customerId?: string;
+      sortBy?: 'updated_at' | 'created_at';
+      sortDirection?: 'asc' | 'desc';
+    },
   ): Promise<HcpJobsPage> {
     const filters: Record<string, string | number> = {};
     if (params.customerId) filters.customer_id = params.customerId;

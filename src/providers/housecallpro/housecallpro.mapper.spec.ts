@@ -25,25 +25,71 @@ describe('mapJobStatus', () => {
   const completed = { work_timestamps: { completed_at: '2025-03-04T05:06:07Z' }, total_amount: 12345 };
 
   it.each<[string, HcpJob, ReturnType<typeof mapJobStatus>]>([
-    ['needs scheduling', job('needs scheduling'), { status: 'received', rawStatus: 'needs scheduling', completedAt: null, revenueCents: null }],
-    ['scheduled', job('scheduled'), { status: 'scheduled', rawStatus: 'scheduled', completedAt: null, revenueCents: null }],
-    ['in progress', job('in progress', { total_amount: 500 }), { status: 'in_progress', rawStatus: 'in progress', completedAt: null, revenueCents: null }],
+    [
+      'needs scheduling',
+      job('needs scheduling'),
+      { status: 'received', rawStatus: 'needs scheduling', completedAt: null, revenueCents: null },
+    ],
+    [
+      'scheduled',
+      job('scheduled'),
+      { status: 'scheduled', rawStatus: 'scheduled', completedAt: null, revenueCents: null },
+    ],
+    [
+      'in progress',
+      job('in progress', { total_amount: 500 }),
+      { status: 'in_progress', rawStatus: 'in progress', completedAt: null, revenueCents: null },
+    ],
     [
       'complete rated',
       job('complete rated', completed),
-      { status: 'completed', rawStatus: 'complete rated', completedAt: new Date('2025-03-04T05:06:07Z'), revenueCents: 12345 },
+      {
+        status: 'completed',
+        rawStatus: 'complete rated',
+        completedAt: new Date('2025-03-04T05:06:07Z'),
+        revenueCents: 12345,
+      },
     ],
     [
       'complete unrated',
       job('complete unrated', completed),
-      { status: 'completed', rawStatus: 'complete unrated', completedAt: new Date('2025-03-04T05:06:07Z'), revenueCents: 12345 },
+      {
+        status: 'completed',
+        rawStatus: 'complete unrated',
+        completedAt: new Date('2025-03-04T05:06:07Z'),
+        revenueCents: 12345,
+      },
     ],
-    ['completed with zero total', job('complete unrated', { total_amount: 0 }), { status: 'completed', rawStatus: 'complete unrated', completedAt: null, revenueCents: 0 }],
-    ['completed, total as string', job('complete unrated', { total_amount: '999' }), { status: 'completed', rawStatus: 'complete unrated', completedAt: null, revenueCents: 999 }],
-    ['completed, fractional total', job('complete unrated', { total_amount: 9.5 }), { status: 'completed', rawStatus: 'complete unrated', completedAt: null, revenueCents: null }],
-    ['user canceled', job('user canceled', completed), { status: 'canceled', rawStatus: 'user canceled', completedAt: null, revenueCents: null }],
-    ['pro canceled', job('pro canceled'), { status: 'canceled', rawStatus: 'pro canceled', completedAt: null, revenueCents: null }],
-    ['filter token in_progress', job('in_progress'), { status: 'in_progress', rawStatus: 'in_progress', completedAt: null, revenueCents: null }],
+    [
+      'completed with zero total',
+      job('complete unrated', { total_amount: 0 }),
+      { status: 'completed', rawStatus: 'complete unrated', completedAt: null, revenueCents: 0 },
+    ],
+    [
+      'completed, total as string',
+      job('complete unrated', { total_amount: '999' }),
+      { status: 'completed', rawStatus: 'complete unrated', completedAt: null, revenueCents: 999 },
+    ],
+    [
+      'completed, fractional total',
+      job('complete unrated', { total_amount: 9.5 }),
+      { status: 'completed', rawStatus: 'complete unrated', completedAt: null, revenueCents: null },
+    ],
+    [
+      'user canceled',
+      job('user canceled', completed),
+      { status: 'canceled', rawStatus: 'user canceled', completedAt: null, revenueCents: null },
+    ],
+    [
+      'pro canceled',
+      job('pro canceled'),
+      { status: 'canceled', rawStatus: 'pro canceled', completedAt: null, revenueCents: null },
+    ],
+    [
+      'filter token in_progress',
+      job('in_progress'),
+      { status: 'in_progress', rawStatus: 'in_progress', completedAt: null, revenueCents: null },
+    ],
     ['unknown', job('on the moon'), null],
   ])('%s', (_name, input, expected) => {
     expect(mapJobStatus(input)).toEqual(expected);
@@ -70,18 +116,40 @@ describe('matchCustomer', () => {
   it.each<[string, HcpCustomer[], Referral, string | undefined]>([
     ['same mobile in another format', [customer('a', { mobile_number: '+15551234567' })], referral, 'a'],
     ['same email, other case', [customer('b', { email: 'ada@example.COM' })], referral, 'b'],
-    ['phone match wins over email match', [customer('b', { email: 'ada@example.com' }), customer('a', { mobile_number: '5551234567' })], referral, 'a'],
-    ['fuzzy q hit with another number', [customer('c', { mobile_number: '5551234568', email: 'other@example.com' })], referral, undefined],
+    [
+      'phone match wins over email match',
+      [customer('b', { email: 'ada@example.com' }), customer('a', { mobile_number: '5551234567' })],
+      referral,
+      'a',
+    ],
+    [
+      'fuzzy q hit with another number',
+      [customer('c', { mobile_number: '5551234568', email: 'other@example.com' })],
+      referral,
+      undefined,
+    ],
     ['home number is not the mobile number', [customer('d', { home_number: '5551234567' })], referral, undefined],
     [
       'no phone or email: name and address',
-      [customer('e', { first_name: 'ada', last_name: 'LOVELACE', addresses: [{ id: 'adr_1', street: '1 main st', zip: '78701-1234' }] })],
+      [
+        customer('e', {
+          first_name: 'ada',
+          last_name: 'LOVELACE',
+          addresses: [{ id: 'adr_1', street: '1 main st', zip: '78701-1234' }],
+        }),
+      ],
       { ...referral, homeowner: { firstName: 'Ada', lastName: 'Lovelace' } },
       'e',
     ],
     [
       'no phone or email: name at another address',
-      [customer('f', { first_name: 'Ada', last_name: 'Lovelace', addresses: [{ id: 'adr_1', street: '9 Elm St', zip: '78701' }] })],
+      [
+        customer('f', {
+          first_name: 'Ada',
+          last_name: 'Lovelace',
+          addresses: [{ id: 'adr_1', street: '9 Elm St', zip: '78701' }],
+        }),
+      ],
       { ...referral, homeowner: { firstName: 'Ada', lastName: 'Lovelace' } },
       undefined,
     ],
@@ -111,7 +179,9 @@ describe('request bodies', () => {
       email: 'Ada@Example.com',
       mobile_number: '5551234567',
       lead_source: 'TradeEngage',
-      addresses: [{ street: '1 Main St', street_line_2: 'Apt 2', city: 'Austin', state: 'TX', zip: '78701', country: 'US' }],
+      addresses: [
+        { street: '1 Main St', street_line_2: 'Apt 2', city: 'Austin', state: 'TX', zip: '78701', country: 'US' },
+      ],
     });
   });
 

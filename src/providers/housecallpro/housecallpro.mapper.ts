@@ -1,7 +1,14 @@
 import { CountryCode, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js';
 
 import { ProviderStatus, Referral } from '../field-service-provider';
-import { HcpAddress, HcpAddressInput, HcpCreateCustomerRequest, HcpCreateJobRequest, HcpCustomer, HcpJob } from './housecallpro.types';
+import {
+  HcpAddress,
+  HcpAddressInput,
+  HcpCreateCustomerRequest,
+  HcpCreateJobRequest,
+  HcpCustomer,
+  HcpJob,
+} from './housecallpro.types';
 
 export const HCP_LEAD_SOURCE = 'TradeEngage';
 export const HCP_TAG = 'tradeengage';
@@ -59,7 +66,10 @@ export function toCreateCustomerRequest(referral: Referral): HcpCreateCustomerRe
   };
 }
 
-export function toCreateJobRequest(referral: Referral, ids: { customerId: string; addressId: string }): HcpCreateJobRequest {
+export function toCreateJobRequest(
+  referral: Referral,
+  ids: { customerId: string; addressId: string },
+): HcpCreateJobRequest {
   const lines = [referral.summary, '', `Referred by ${referral.referringCompanyName} via TradeEngage.`];
   if (referral.trade) lines.push(`Trade: ${referral.trade}`);
   return {
@@ -84,7 +94,11 @@ export function normalizePhone(phone: string, country?: string | null): { e164: 
   return digits ? { e164: digits, digits } : undefined;
 }
 
-export function samePhone(a: string | null | undefined, b: string | null | undefined, country?: string | null): boolean {
+export function samePhone(
+  a: string | null | undefined,
+  b: string | null | undefined,
+  country?: string | null,
+): boolean {
   if (!a || !b) return false;
   const left = normalizePhone(a, country);
   const right = normalizePhone(b, country);
@@ -144,6 +158,11 @@ function sameText(a: string | null | undefined, b: string | null | undefined): b
 
 function sameZip(a: string | null | undefined, b: string | null | undefined): boolean {
   // ZIP+4 and 5-digit forms of the same ZIP are the same place.
-  const norm = (s: string) => s.trim().toUpperCase().replace(/\s+/g, '').replace(/^(\d{5})-?\d{4}$/, '$1');
+  const norm = (s: string) =>
+    s
+      .trim()
+      .toUpperCase()
+      .replace(/\s+/g, '')
+      .replace(/^(\d{5})-?\d{4}$/, '$1');
   return !!a && !!b && norm(a) === norm(b);
 }

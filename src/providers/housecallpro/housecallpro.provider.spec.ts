@@ -13,7 +13,12 @@ function referral(n: number, overrides: Partial<Referral> = {}): Referral {
     routingId: `routing-${n}`,
     jobId: `job-${n}`,
     referringCompanyName: 'Acme Plumbing',
-    homeowner: { firstName: 'Grace', lastName: `Hopper${n}`, phone: `(512) 555-${String(n).padStart(4, '0')}`, email: `grace${n}@example.com` },
+    homeowner: {
+      firstName: 'Grace',
+      lastName: `Hopper${n}`,
+      phone: `(512) 555-${String(n).padStart(4, '0')}`,
+      email: `grace${n}@example.com`,
+    },
     address: { street: `${n} Oak Ave`, unit: null, city: 'Austin', state: 'TX', zip: '78701', country: 'US' },
     summary: 'AC not cooling',
     trade: 'hvac',
@@ -38,8 +43,14 @@ describe('HousecallProProvider against the sandbox', () => {
   const newProvider = (overrides: Partial<ProviderSettings> = {}) =>
     new HousecallProProvider(new HousecallProClient({ ...settings, ...overrides }));
   const routes = async () =>
-    Object.fromEntries(Object.entries((await control.stats()).providers.housecallpro.byRoute).map(([route, s]) => [route, s.count]));
-  const createMany = async (provider: HousecallProProvider, count: number, make: (n: number) => Referral = referral) => {
+    Object.fromEntries(
+      Object.entries((await control.stats()).providers.housecallpro.byRoute).map(([route, s]) => [route, s.count]),
+    );
+  const createMany = async (
+    provider: HousecallProProvider,
+    count: number,
+    make: (n: number) => Referral = referral,
+  ) => {
     const ids: string[] = [];
     for (let i = 0; i < count; i += 25) {
       const batch = Array.from({ length: Math.min(25, count - i) }, (_, k) => i + k);
@@ -86,7 +97,11 @@ describe('HousecallProProvider against the sandbox', () => {
 
   it('creates customer and tagged job once, and a retry finds the job', async () => {
     const provider = newProvider();
-    const first = await provider.createReferral({ credentials, referral: referral(1), hooks: { requestId: 'req-hcp-1' } });
+    const first = await provider.createReferral({
+      credentials,
+      referral: referral(1),
+      hooks: { requestId: 'req-hcp-1' },
+    });
     const second = await provider.createReferral({ credentials, referral: referral(1) });
 
     expect(first).toEqual({ externalId: expect.stringMatching(/^job_/), created: true });
@@ -148,10 +163,15 @@ describe('HousecallProProvider against the sandbox', () => {
     const provider = newProvider();
     await provider.createReferral({ credentials, referral: referral(3) });
     // A new phone number: the phone search finds nothing, the email search finds the customer.
-    const byEmail = referral(3, { routingId: 'routing-3b', homeowner: { firstName: 'Grace', lastName: 'Hopper3', phone: '5125559999', email: 'GRACE3@example.com' } });
+    const byEmail = referral(3, {
+      routingId: 'routing-3b',
+      homeowner: { firstName: 'Grace', lastName: 'Hopper3', phone: '5125559999', email: 'GRACE3@example.com' },
+    });
     await provider.createReferral({ credentials, referral: byEmail });
     // q is a substring search: "grace3@example.co" hits grace3@example.com, which is someone else.
-    const stranger = referral(31, { homeowner: { firstName: 'Other', lastName: 'Person', phone: '5125550300', email: 'grace3@example.co' } });
+    const stranger = referral(31, {
+      homeowner: { firstName: 'Other', lastName: 'Person', phone: '5125550300', email: 'grace3@example.co' },
+    });
     await provider.createReferral({ credentials, referral: stranger });
 
     const records = await control.housecallProRecords();
@@ -201,7 +221,10 @@ describe('HousecallProProvider against the sandbox', () => {
 
   it('an unknown API key is a permanent AUTH error', async () => {
     const error = await expectProviderError(
-      newProvider().getStatuses({ credentials: { apiKey: 'not-a-key' }, queries: [{ routingId: 'r', externalId: 'job_1' }] }),
+      newProvider().getStatuses({
+        credentials: { apiKey: 'not-a-key' },
+        queries: [{ routingId: 'r', externalId: 'job_1' }],
+      }),
     );
     expect(error).toMatchObject({ code: 'AUTH', retryable: false, httpStatus: 401, providerMessage: 'Unauthorized' });
     expect(error.message).not.toContain('not-a-key');
@@ -234,9 +257,11 @@ describe('HousecallProProvider against the sandbox', () => {
   it('pages through a customer with many jobs to find the tagged one', async () => {
     const provider = newProvider();
     // One homeowner, 150 referrals: the customer ends up with two pages of jobs.
-    const sameHomeowner = (n: number) => referral(n, { homeowner: referral(0).homeowner, address: referral(0).address });
+    const sameHomeowner = (n: number) =>
+      referral(n, { homeowner: referral(0).homeowner, address: referral(0).address });
     const ids: string[] = [];
-    for (let n = 0; n < 150; n++) ids.push((await provider.createReferral({ credentials, referral: sameHomeowner(n) })).externalId);
+    for (let n = 0; n < 150; n++)
+      ids.push((await provider.createReferral({ credentials, referral: sameHomeowner(n) })).externalId);
     await control.resetStats();
 
     const again = await provider.createReferral({ credentials, referral: sameHomeowner(0) });
@@ -259,7 +284,10 @@ describe('HousecallProProvider against the sandbox', () => {
     });
 
     const read = (externalIds: string[]) =>
-      newProvider().getStatuses({ credentials, queries: externalIds.map((externalId) => ({ routingId: externalId, externalId })) });
+      newProvider().getStatuses({
+        credentials,
+        queries: externalIds.map((externalId) => ({ routingId: externalId, externalId })),
+      });
 
     it('two jobs: one GET /jobs/{id} each', async () => {
       expect(await read(ids.slice(0, 2))).toHaveLength(2);
@@ -272,7 +300,11 @@ describe('HousecallProProvider against the sandbox', () => {
       expect(await routes()).toEqual({ 'GET /jobs': 5 });
       const log = await control.requests({ provider: 'housecallpro' });
       const params = new URL(log[0].path, 'http://x').searchParams;
-      expect([params.get('sort_by'), params.get('sort_direction'), params.get('page_size')]).toEqual(['updated_at', 'desc', '100']);
+      expect([params.get('sort_by'), params.get('sort_direction'), params.get('page_size')]).toEqual([
+        'updated_at',
+        'desc',
+        '100',
+      ]);
     });
 
     it('recently updated jobs: the first page is enough', async () => {

@@ -63,7 +63,8 @@ export class HousecallProProvider implements FieldServiceProvider {
 
     const addressId =
       matchAddress(customer.addresses ?? [], referral.address)?.id ??
-      (await this.client.addAddress({ ...call, customerId: customer.id, address: toAddressInput(referral.address) })).id;
+      (await this.client.addAddress({ ...call, customerId: customer.id, address: toAddressInput(referral.address) }))
+        .id;
 
     // A customer we just created cannot have our job yet; otherwise an earlier attempt may have made it.
     if (!customerIsNew) {

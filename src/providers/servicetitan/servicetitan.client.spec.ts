@@ -86,7 +86,8 @@ describe('ServiceTitanClient pagination (stub server)', () => {
     server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://stub');
       seen.push(`${req.method} ${url.pathname}${url.search}`);
-      const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      const json = (body: unknown) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (url.pathname === '/connect/token') return json({ access_token: 'tok', expires_in: 900 });
       const page = Number(url.searchParams.get('page'));
       if (url.pathname.endsWith('/invoices')) {
@@ -99,7 +100,15 @@ describe('ServiceTitanClient pagination (stub server)', () => {
         return json({ page, pageSize: 2, hasMore: page < 2, data: all.slice((page - 1) * 2, page * 2) });
       }
       // An "ignored" ids filter: an unfiltered page with records we did not ask for.
-      return json({ page, pageSize: 50, hasMore: false, data: [{ id: 1, jobStatus: 'Scheduled' }, { id: 2, jobStatus: 'Completed' }] });
+      return json({
+        page,
+        pageSize: 50,
+        hasMore: false,
+        data: [
+          { id: 1, jobStatus: 'Scheduled' },
+          { id: 2, jobStatus: 'Completed' },
+        ],
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

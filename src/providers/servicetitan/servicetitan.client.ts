@@ -4,7 +4,14 @@ import { Inject, Injectable } from '@nestjs/common';
 
 import { ProviderCallHooks, ServiceTitanCredentials } from '../field-service-provider';
 import { ProviderError } from '../provider-error';
-import { ProviderRequest, chunk, joinUrl, mapWithConcurrency, queryString, sendProviderRequest } from '../provider-http';
+import {
+  ProviderRequest,
+  chunk,
+  joinUrl,
+  mapWithConcurrency,
+  queryString,
+  sendProviderRequest,
+} from '../provider-http';
 import { PROVIDER_SETTINGS } from '../provider-settings';
 import type { ProviderSettings } from '../provider-settings';
 import { StBooking, StCreateBookingRequest, StInvoice, StJob, StPage, StTokenResponse } from './servicetitan.types';
@@ -101,11 +108,19 @@ export class ServiceTitanClient {
     });
   }
 
-  getBookingsByIds(params: { credentials: ServiceTitanCredentials; ids: string[]; hooks?: ProviderCallHooks }): Promise<StBooking[]> {
+  getBookingsByIds(params: {
+    credentials: ServiceTitanCredentials;
+    ids: string[];
+    hooks?: ProviderCallHooks;
+  }): Promise<StBooking[]> {
     return this.listByIds<StBooking>({ ...params, path: bookingsPath(params.credentials) });
   }
 
-  getJobsByIds(params: { credentials: ServiceTitanCredentials; ids: string[]; hooks?: ProviderCallHooks }): Promise<StJob[]> {
+  getJobsByIds(params: {
+    credentials: ServiceTitanCredentials;
+    ids: string[];
+    hooks?: ProviderCallHooks;
+  }): Promise<StJob[]> {
     return this.listByIds<StJob>({ ...params, path: `/jpm/v2/tenant/${params.credentials.tenantId}/jobs` });
   }
 
@@ -187,7 +202,10 @@ export class ServiceTitanClient {
     }
   }
 
-  private async issueToken(credentials: ServiceTitanCredentials, hooks: ProviderCallHooks | undefined): Promise<IssuedToken> {
+  private async issueToken(
+    credentials: ServiceTitanCredentials,
+    hooks: ProviderCallHooks | undefined,
+  ): Promise<IssuedToken> {
     let response: StTokenResponse;
     try {
       response = await sendProviderRequest<StTokenResponse>({
@@ -214,7 +232,11 @@ export class ServiceTitanClient {
       throw error;
     }
     if (typeof response?.access_token !== 'string' || response.access_token === '') {
-      throw new ProviderError({ code: 'UNKNOWN', retryable: false, providerMessage: 'token response has no access_token' });
+      throw new ProviderError({
+        code: 'UNKNOWN',
+        retryable: false,
+        providerMessage: 'token response has no access_token',
+      });
     }
     const expiresIn = Number(response.expires_in);
     return {

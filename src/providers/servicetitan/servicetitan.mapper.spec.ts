@@ -55,14 +55,49 @@ describe('mapBookingStatus', () => {
 
   it.each<[string, StBooking, StJob | undefined, ReturnType<typeof mapBookingStatus>]>([
     ['new booking', booking('New'), undefined, { status: 'received', rawStatus: 'Booking:New', completedAt: null }],
-    ['accepted booking', booking('Accepted'), undefined, { status: 'received', rawStatus: 'Booking:Accepted', completedAt: null }],
-    ['converted, job not visible', booking('Converted', 9), undefined, { status: 'received', rawStatus: 'Booking:Converted', completedAt: null }],
-    ['dismissed booking', booking('Dismissed'), undefined, { status: 'canceled', rawStatus: 'Booking:Dismissed', completedAt: null }],
+    [
+      'accepted booking',
+      booking('Accepted'),
+      undefined,
+      { status: 'received', rawStatus: 'Booking:Accepted', completedAt: null },
+    ],
+    [
+      'converted, job not visible',
+      booking('Converted', 9),
+      undefined,
+      { status: 'received', rawStatus: 'Booking:Converted', completedAt: null },
+    ],
+    [
+      'dismissed booking',
+      booking('Dismissed'),
+      undefined,
+      { status: 'canceled', rawStatus: 'Booking:Dismissed', completedAt: null },
+    ],
     ['unknown booking status', booking('Archived'), undefined, null],
-    ['scheduled job', booking('Converted', 9), job('Scheduled'), { status: 'scheduled', rawStatus: 'Scheduled', completedAt: null }],
-    ['dispatched job', booking('Converted', 9), job('Dispatched'), { status: 'scheduled', rawStatus: 'Dispatched', completedAt: null }],
-    ['in-progress job', booking('Converted', 9), job('InProgress'), { status: 'in_progress', rawStatus: 'InProgress', completedAt: null }],
-    ['working job', booking('Converted', 9), job('Working'), { status: 'in_progress', rawStatus: 'Working', completedAt: null }],
+    [
+      'scheduled job',
+      booking('Converted', 9),
+      job('Scheduled'),
+      { status: 'scheduled', rawStatus: 'Scheduled', completedAt: null },
+    ],
+    [
+      'dispatched job',
+      booking('Converted', 9),
+      job('Dispatched'),
+      { status: 'scheduled', rawStatus: 'Dispatched', completedAt: null },
+    ],
+    [
+      'in-progress job',
+      booking('Converted', 9),
+      job('InProgress'),
+      { status: 'in_progress', rawStatus: 'InProgress', completedAt: null },
+    ],
+    [
+      'working job',
+      booking('Converted', 9),
+      job('Working'),
+      { status: 'in_progress', rawStatus: 'Working', completedAt: null },
+    ],
     ['job on hold', booking('Converted', 9), job('Hold'), { status: 'on_hold', rawStatus: 'Hold', completedAt: null }],
     [
       'completed job',
@@ -70,8 +105,18 @@ describe('mapBookingStatus', () => {
       job('Completed', '2025-03-04T05:06:07Z'),
       { status: 'completed', rawStatus: 'Completed', completedAt: new Date('2025-03-04T05:06:07Z') },
     ],
-    ['completed job without date', booking('Converted', 9), job('Completed'), { status: 'completed', rawStatus: 'Completed', completedAt: null }],
-    ['canceled job', booking('Converted', 9), job('Canceled', '2025-03-04T05:06:07Z'), { status: 'canceled', rawStatus: 'Canceled', completedAt: null }],
+    [
+      'completed job without date',
+      booking('Converted', 9),
+      job('Completed'),
+      { status: 'completed', rawStatus: 'Completed', completedAt: null },
+    ],
+    [
+      'canceled job',
+      booking('Converted', 9),
+      job('Canceled', '2025-03-04T05:06:07Z'),
+      { status: 'canceled', rawStatus: 'Canceled', completedAt: null },
+    ],
     ['unknown job status', booking('Converted', 9), job('Teleported'), null],
   ])('%s', (_name, b, j, expected) => {
     expect(mapBookingStatus(b, j)).toEqual(expected);

@@ -58,10 +58,10 @@ export function mapBookingStatus(booking: StBooking, job: StJob | undefined): Ma
     return { status, rawStatus: job.jobStatus, completedAt };
   }
   const rawStatus = `Booking:${booking.status}`;
+  // A Converted booking whose job we could not read yet is still "received" from our point of view.
   switch (booking.status) {
     case 'New':
     case 'Accepted':
-    // Converted with a job we could not read yet: still received from our point of view.
     case 'Converted':
       return { status: 'received', rawStatus, completedAt: null };
     case 'Dismissed':

@@ -24,7 +24,12 @@ function referral(n: number, overrides: Partial<Referral> = {}): Referral {
     routingId: `routing-${n}`,
     jobId: `job-${n}`,
     referringCompanyName: 'Acme Plumbing',
-    homeowner: { firstName: 'Ada', lastName: `Lovelace${n}`, phone: `+1512555${String(n).padStart(4, '0')}`, email: `ada${n}@example.com` },
+    homeowner: {
+      firstName: 'Ada',
+      lastName: `Lovelace${n}`,
+      phone: `+1512555${String(n).padStart(4, '0')}`,
+      email: `ada${n}@example.com`,
+    },
     address: { street: `${n} Main St`, unit: null, city: 'Austin', state: 'TX', zip: '78701', country: 'US' },
     summary: 'Water heater leaking',
     trade: 'plumbing',
@@ -53,7 +58,9 @@ describe('ServiceTitanProvider against the sandbox', () => {
     const created: string[] = [];
     for (let i = 0; i < count; i += 25) {
       const batch = Array.from({ length: Math.min(25, count - i) }, (_, k) => from + i + k);
-      const results = await Promise.all(batch.map((n) => provider.createReferral({ credentials, referral: referral(n) })));
+      const results = await Promise.all(
+        batch.map((n) => provider.createReferral({ credentials, referral: referral(n) })),
+      );
       created.push(...results.map((r) => r.externalId));
     }
     return created;
@@ -80,7 +87,15 @@ describe('ServiceTitanProvider against the sandbox', () => {
     const provider = new ServiceTitanProvider(new ServiceTitanClient({} as ProviderSettings));
 
     it('accepts numbers for integer ids and returns strings', () => {
-      expect(provider.validateCredentials({ tenantId: 1001, clientId: ' cid ', clientSecret: 's', bookingProviderId: 77, extra: 1 })).toEqual({
+      expect(
+        provider.validateCredentials({
+          tenantId: 1001,
+          clientId: ' cid ',
+          clientSecret: 's',
+          bookingProviderId: 77,
+          extra: 1,
+        }),
+      ).toEqual({
         tenantId: '1001',
         clientId: 'cid',
         clientSecret: 's',
@@ -91,21 +106,54 @@ describe('ServiceTitanProvider against the sandbox', () => {
     it.each<[string, unknown, string]>([
       ['not an object', 'secret', 'credentials must be an object'],
       ['null', null, 'credentials must be an object'],
-      ['missing tenantId', { clientId: 'c', clientSecret: 's', bookingProviderId: '1' }, 'credentials.tenantId is required'],
-      ['tenantId not digits', { tenantId: 'abc', clientId: 'c', clientSecret: 's', bookingProviderId: '1' }, 'credentials.tenantId must be an integer string'],
-      ['tenantId fractional', { tenantId: 1.5, clientId: 'c', clientSecret: 's', bookingProviderId: '1' }, 'credentials.tenantId must be an integer'],
-      ['missing clientId', { tenantId: '1', clientSecret: 's', bookingProviderId: '1' }, 'credentials.clientId is required'],
-      ['blank clientSecret', { tenantId: '1', clientId: 'c', clientSecret: '  ', bookingProviderId: '1' }, 'credentials.clientSecret is required'],
-      ['numeric clientSecret', { tenantId: '1', clientId: 'c', clientSecret: 5, bookingProviderId: '1' }, 'credentials.clientSecret must be a string'],
-      ['bookingProviderId negative', { tenantId: '1', clientId: 'c', clientSecret: 's', bookingProviderId: '-1' }, 'credentials.bookingProviderId must be an integer string'],
+      [
+        'missing tenantId',
+        { clientId: 'c', clientSecret: 's', bookingProviderId: '1' },
+        'credentials.tenantId is required',
+      ],
+      [
+        'tenantId not digits',
+        { tenantId: 'abc', clientId: 'c', clientSecret: 's', bookingProviderId: '1' },
+        'credentials.tenantId must be an integer string',
+      ],
+      [
+        'tenantId fractional',
+        { tenantId: 1.5, clientId: 'c', clientSecret: 's', bookingProviderId: '1' },
+        'credentials.tenantId must be an integer',
+      ],
+      [
+        'missing clientId',
+        { tenantId: '1', clientSecret: 's', bookingProviderId: '1' },
+        'credentials.clientId is required',
+      ],
+      [
+        'blank clientSecret',
+        { tenantId: '1', clientId: 'c', clientSecret: '  ', bookingProviderId: '1' },
+        'credentials.clientSecret is required',
+      ],
+      [
+        'numeric clientSecret',
+        { tenantId: '1', clientId: 'c', clientSecret: 5, bookingProviderId: '1' },
+        'credentials.clientSecret must be a string',
+      ],
+      [
+        'bookingProviderId negative',
+        { tenantId: '1', clientId: 'c', clientSecret: 's', bookingProviderId: '-1' },
+        'credentials.bookingProviderId must be an integer string',
+      ],
     ])('%s', (_name, input, message) => {
       expect(() => provider.validateCredentials(input)).toThrow(message);
     });
 
     it('never echoes the secret in its errors', () => {
-      expect(() => provider.validateCredentials({ tenantId: 'x', clientId: 'c', clientSecret: 'top-secret', bookingProviderId: '1' })).toThrow(
-        expect.objectContaining({ message: expect.not.stringContaining('top-secret') }),
-      );
+      expect(() =>
+        provider.validateCredentials({
+          tenantId: 'x',
+          clientId: 'c',
+          clientSecret: 'top-secret',
+          bookingProviderId: '1',
+        }),
+      ).toThrow(expect.objectContaining({ message: expect.not.stringContaining('top-secret') }));
     });
   });
 
@@ -136,10 +184,22 @@ describe('ServiceTitanProvider against the sandbox', () => {
       customerType: 'Residential',
       appKey: 'ak1.tradeengage-app',
       address: { street: '1 Main St', city: 'Austin', state: 'TX', zip: '78701', country: 'US' },
-      contacts: [expect.objectContaining({ type: 'MobilePhone', value: '+15125550001' }), expect.objectContaining({ type: 'Email', value: 'ada1@example.com' })],
+      contacts: [
+        expect.objectContaining({ type: 'MobilePhone', value: '+15125550001' }),
+        expect.objectContaining({ type: 'Email', value: 'ada1@example.com' }),
+      ],
     });
     // token, lookup, create, then lookup again with the cached token
-    expect(events).toEqual(['before', 'after:200', 'before', 'after:200', 'before', 'after:200', 'before', 'after:200']);
+    expect(events).toEqual([
+      'before',
+      'after:200',
+      'before',
+      'after:200',
+      'before',
+      'after:200',
+      'before',
+      'after:200',
+    ]);
     const log = await control.requests({ provider: 'servicetitan' });
     expect(log.map((r) => r.route)).toEqual([TOKEN_ROUTE, BOOKINGS_ROUTE, CREATE_ROUTE, BOOKINGS_ROUTE]);
     for (const entry of log) expect(entry.headers['x-request-id']).toBe('req-st-1');
@@ -153,7 +213,8 @@ describe('ServiceTitanProvider against the sandbox', () => {
     const provider = newProvider();
     const [a, b, c, d] = await createMany(provider, 4);
     const queries = [a, b, c, d].map((externalId, i) => ({ routingId: `routing-${i}`, externalId }));
-    const read = async () => provider.getStatuses({ credentials, queries: [...queries, { routingId: 'gone', externalId: '99999' }] });
+    const read = async () =>
+      provider.getStatuses({ credentials, queries: [...queries, { routingId: 'gone', externalId: '99999' }] });
 
     let statuses = await read();
     expect(statuses.map((s) => [s.status, s.rawStatus])).toEqual(Array(4).fill(['received', 'Booking:New']));
@@ -182,7 +243,12 @@ describe('ServiceTitanProvider against the sandbox', () => {
       completedAt: new Date(completed.job!.completedOn!),
       revenueCents: 12345,
     });
-    expect(statuses[2]).toMatchObject({ status: 'canceled', rawStatus: 'Canceled', revenueCents: null, completedAt: null });
+    expect(statuses[2]).toMatchObject({
+      status: 'canceled',
+      rawStatus: 'Canceled',
+      revenueCents: null,
+      completedAt: null,
+    });
   });
 
   it('sums several invoices exactly and reads a zero-revenue completion', async () => {
@@ -239,7 +305,9 @@ describe('ServiceTitanProvider against the sandbox', () => {
   it('a second 401 after refreshing is a permanent AUTH error', async () => {
     const provider = newProvider();
     // The client is valid but not connected to this tenant: every API call answers 401.
-    const error = await expectProviderError(provider.createReferral({ credentials: { ...credentials, tenantId: '2002' }, referral: referral(1) }));
+    const error = await expectProviderError(
+      provider.createReferral({ credentials: { ...credentials, tenantId: '2002' }, referral: referral(1) }),
+    );
     expect(error).toMatchObject({ code: 'AUTH', retryable: false, httpStatus: 401 });
     expect(error.message).not.toContain(credentials.clientSecret);
     const stats = (await control.stats()).providers.servicetitan;
@@ -250,7 +318,10 @@ describe('ServiceTitanProvider against the sandbox', () => {
   it('wrong credentials at the token endpoint are a permanent AUTH error', async () => {
     const provider = newProvider();
     const error = await expectProviderError(
-      provider.getStatuses({ credentials: { ...credentials, clientSecret: 'wrong-secret' }, queries: [{ routingId: 'r', externalId: '1' }] }),
+      provider.getStatuses({
+        credentials: { ...credentials, clientSecret: 'wrong-secret' },
+        queries: [{ routingId: 'r', externalId: '1' }],
+      }),
     );
     expect(error).toMatchObject({ code: 'AUTH', retryable: false, httpStatus: 400 });
     expect(error.providerMessage).toContain('invalid_client');
@@ -263,7 +334,9 @@ describe('ServiceTitanProvider against the sandbox', () => {
     const [id] = await createMany(newProvider(), 1);
     await control.resetStats();
     await Promise.all(
-      Array.from({ length: 20 }, () => provider.getStatuses({ credentials, queries: [{ routingId: 'r', externalId: id }] })),
+      Array.from({ length: 20 }, () =>
+        provider.getStatuses({ credentials, queries: [{ routingId: 'r', externalId: id }] }),
+      ),
     );
     const stats = (await control.stats()).providers.servicetitan;
     expect(stats.tokenRequests).toBe(1);
@@ -282,7 +355,10 @@ describe('ServiceTitanProvider against the sandbox', () => {
       }),
     );
     expect(error).toMatchObject({ code: 'RATE_LIMITED', retryable: true, retryAfterMs: 7000, httpStatus: 429 });
-    expect(seen).toEqual([{ status: 200, retryAfterMs: undefined }, { status: 429, retryAfterMs: 7000 }]);
+    expect(seen).toEqual([
+      { status: 200, retryAfterMs: undefined },
+      { status: 429, retryAfterMs: 7000 },
+    ]);
   });
 
   it.each([500, 502, 503])('%d is a retryable TEMPORARY error', async (status) => {
@@ -298,7 +374,11 @@ describe('ServiceTitanProvider against the sandbox', () => {
     const hurried = newProvider({ requestTimeoutMs: 300 });
     const statuses: unknown[] = [];
     const error = await expectProviderError(
-      hurried.createReferral({ credentials, referral: referral(9), hooks: { afterResponse: (info) => statuses.push(info.status) } }),
+      hurried.createReferral({
+        credentials,
+        referral: referral(9),
+        hooks: { afterResponse: (info) => statuses.push(info.status) },
+      }),
     );
     expect(error).toMatchObject({ code: 'TIMEOUT', retryable: true });
     expect(statuses).toEqual([200, 200, 'timeout']);
@@ -324,7 +404,9 @@ describe('ServiceTitanProvider against the sandbox', () => {
     expect(await routeCount(JOBS_ROUTE)).toBe(3);
     expect(await routeCount(INVOICES_ROUTE)).toBe(0);
     const log = await control.requests({ provider: 'servicetitan' });
-    const bookingCalls = log.filter((r) => r.route === BOOKINGS_ROUTE).map((r) => new URL(r.path, 'http://x').searchParams);
+    const bookingCalls = log
+      .filter((r) => r.route === BOOKINGS_ROUTE)
+      .map((r) => new URL(r.path, 'http://x').searchParams);
     expect(bookingCalls.map((p) => p.get('ids')!.split(',').length).sort()).toEqual([20, 50, 50]);
     expect(bookingCalls.every((p) => p.get('pageSize') === '50')).toBe(true);
   });

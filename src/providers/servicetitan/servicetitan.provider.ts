@@ -86,7 +86,9 @@ export class ServiceTitanProvider implements FieldServiceProvider {
       const job = jobId === undefined ? undefined : jobsById.get(jobId);
       const mapped = mapBookingStatus(booking, job);
       if (!mapped) {
-        this.logger.warn(`Unrecognised ServiceTitan status "${job?.jobStatus ?? booking.status}" for booking ${booking.id}`);
+        this.logger.warn(
+          `Unrecognised ServiceTitan status "${job?.jobStatus ?? booking.status}" for booking ${booking.id}`,
+        );
         continue;
       }
       const invoices = job ? invoicesByJob.get(String(job.id)) : undefined;

@@ -1,6 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import { PROVIDER_STATUSES, PROVIDER_TYPES, ProviderStatus, ProviderType } from '../../providers/field-service-provider';
+import {
+  PROVIDER_STATUSES,
+  PROVIDER_TYPES,
+  ProviderStatus,
+  ProviderType,
+} from '../../providers/field-service-provider';
 import { ROUTING_EVENT_TYPES, RoutingEventType } from '../routing-event.entity';
 import { ROUTING_STATUSES, RoutingStatus } from '../routing-status';
 
@@ -10,7 +15,11 @@ export class RoutingResponse {
   @ApiProperty({ format: 'uuid' }) companyId: string;
   @ApiProperty({ enum: PROVIDER_TYPES }) providerType: ProviderType;
   @ApiProperty({ enum: ROUTING_STATUSES }) status: RoutingStatus;
-  @ApiProperty({ type: String, nullable: true, description: "The provider's id (ServiceTitan booking, Housecall Pro job)" })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "The provider's id (ServiceTitan booking, Housecall Pro job)",
+  })
   externalId: string | null;
   @ApiProperty({ enum: PROVIDER_STATUSES, nullable: true }) providerStatus: ProviderStatus | null;
   @ApiProperty({ type: String, nullable: true, example: 'InProgress' }) providerStatusRaw: string | null;
