@@ -1,5 +1,4 @@
-import { InjectQueue } from '@nestjs/bullmq';
-import { Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Queue } from 'bullmq';
 import { Request } from 'express';
@@ -7,7 +6,7 @@ import { Request } from 'express';
 import { Roles } from '../auth/caller';
 import { ValidationError } from '../common/errors';
 import { ApiProblems } from '../common/openapi';
-import { QUEUE, SWEEP_NAMES, SweepName } from '../queue/queues';
+import { ALL_QUEUES, SWEEP_NAMES, SweepName } from '../queue/queues';
 import { SweepsService } from '../sync/sweeps.service';
 
 class SweepRunResponse {
@@ -30,18 +29,10 @@ class QueueCountsResponse {
 @Roles('admin')
 @Controller('admin')
 export class AdminController {
-  private readonly queues: Queue[];
-
   constructor(
     private readonly sweeps: SweepsService,
-    @InjectQueue(QUEUE.sync) sync: Queue,
-    @InjectQueue(QUEUE.poll) poll: Queue,
-    @InjectQueue(QUEUE.retry) retry: Queue,
-    @InjectQueue(QUEUE.cleanup) cleanup: Queue,
-    @InjectQueue(QUEUE.default) defaultQueue: Queue,
-  ) {
-    this.queues = [sync, poll, retry, cleanup, defaultQueue];
-  }
+    @Inject(ALL_QUEUES) private readonly queues: Queue[],
+  ) {}
 
   @Post('sweeps/:name/run')
   @HttpCode(202)

@@ -1,13 +1,12 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 
-import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Queue } from 'bullmq';
 
 import { PROVIDER_TYPES } from '../providers/field-service-provider';
-import { QUEUE } from '../queue/queues';
+import { ALL_QUEUES } from '../queue/queues';
 import { ProviderCallStats } from './provider-call-stats';
 import { withTimeout } from './redis.health';
 
@@ -19,18 +18,10 @@ const HEAP_LIMIT_SHARE = 0.95;
 
 @Injectable()
 export class QueuesHealthIndicator {
-  private readonly queues: Queue[];
-
   constructor(
     private readonly health: HealthIndicatorService,
-    @InjectQueue(QUEUE.sync) sync: Queue,
-    @InjectQueue(QUEUE.poll) poll: Queue,
-    @InjectQueue(QUEUE.retry) retry: Queue,
-    @InjectQueue(QUEUE.cleanup) cleanup: Queue,
-    @InjectQueue(QUEUE.default) defaultQueue: Queue,
-  ) {
-    this.queues = [sync, poll, retry, cleanup, defaultQueue];
-  }
+    @Inject(ALL_QUEUES) private readonly queues: Queue[],
+  ) {}
 
   /** Depth per queue, workers connected (cluster-wide, from Redis) and the age of the oldest waiting job. */
   async isHealthy(key: string, timeoutMs: number): Promise<HealthIndicatorResult> {

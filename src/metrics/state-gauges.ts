@@ -1,12 +1,11 @@
-import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Queue } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 
-import { QUEUE } from '../queue/queues';
+import { ALL_QUEUES } from '../queue/queues';
 import { ROUTING_STATUSES } from '../routing/routing-status';
 import { METRIC } from './metrics';
 
@@ -18,21 +17,14 @@ const CACHE_MS = 30_000;
 /** Fills the `routings` and `queue_jobs` gauges from PostgreSQL and Redis when /metrics is scraped. */
 @Injectable()
 export class StateGauges {
-  private readonly queues: Queue[];
   private lastRead = 0;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @InjectMetric(METRIC.routings) private readonly routings: Gauge,
     @InjectMetric(METRIC.queueJobs) private readonly queueJobs: Gauge,
-    @InjectQueue(QUEUE.sync) sync: Queue,
-    @InjectQueue(QUEUE.poll) poll: Queue,
-    @InjectQueue(QUEUE.retry) retry: Queue,
-    @InjectQueue(QUEUE.cleanup) cleanup: Queue,
-    @InjectQueue(QUEUE.default) defaultQueue: Queue,
-  ) {
-    this.queues = [sync, poll, retry, cleanup, defaultQueue];
-  }
+    @Inject(ALL_QUEUES) private readonly queues: Queue[],
+  ) {}
 
   async refresh(): Promise<void> {
     if (Date.now() - this.lastRead < CACHE_MS) return;

@@ -1,8 +1,8 @@
-import { BullModule } from '@nestjs/bullmq';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 
 import { AppConfig } from '../config/app-config';
-import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES } from './queues';
+import { ALL_QUEUES, DEFAULT_JOB_OPTIONS, QUEUE_NAMES } from './queues';
 
 function connectionOf(redisUrl: string) {
   const url = new URL(redisUrl);
@@ -29,6 +29,14 @@ function connectionOf(redisUrl: string) {
     }),
     BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
   ],
-  exports: [BullModule],
+  providers: [
+    // Every queue, in QUEUE order, for code that reports on all of them (health, metrics, admin).
+    {
+      provide: ALL_QUEUES,
+      useFactory: (...queues: unknown[]) => queues,
+      inject: QUEUE_NAMES.map((name) => getQueueToken(name)),
+    },
+  ],
+  exports: [BullModule, ALL_QUEUES],
 })
 export class QueueModule {}

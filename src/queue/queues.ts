@@ -11,6 +11,9 @@ export const QUEUE = {
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 export const QUEUE_NAMES = Object.values(QUEUE);
 
+/** Injection token: all queues (`Queue[]`), in QUEUE order. */
+export const ALL_QUEUES = Symbol('ALL_QUEUES');
+
 export const JOB = {
   syncRouting: 'sync-routing',
   pollCompany: 'poll-company',

@@ -8,18 +8,9 @@ import { QUEUE, SyncRoutingData } from '../queue/queues';
 import { SyncOutcome, SyncService } from './sync.service';
 
 /** One sync attempt per job (thin: the routing row holds the state and the retry schedule). */
-function attemptSync(sync: SyncService, config: AppConfig, job: Job<SyncRoutingData>): Promise<SyncOutcome> {
-  // The task time limit (SPEC section 7) counts from when the job was queued, with a minute's grace for old jobs.
-  const deadline = Math.max(job.timestamp + config.syncJobTimeoutMs, Date.now() + 60_000);
-  return withLogContext(
-    { requestId: job.data.requestId, queue: job.queueName, jobId: job.id, routingId: job.data.routingId },
-    () => sync.syncRouting(job.data.routingId, { requestId: job.data.requestId, deadline }),
-  );
-}
-
 @Processor(QUEUE.sync)
 export class SyncProcessor extends WorkerHost implements OnModuleInit {
-  private readonly logger = new Logger(SyncProcessor.name);
+  private readonly logger = new Logger(this.constructor.name);
 
   constructor(
     private readonly sync: SyncService,
@@ -33,7 +24,12 @@ export class SyncProcessor extends WorkerHost implements OnModuleInit {
   }
 
   process(job: Job<SyncRoutingData>): Promise<SyncOutcome> {
-    return attemptSync(this.sync, this.config, job);
+    // The task time limit (SPEC section 7) counts from when the job was queued, with a minute's grace for old jobs.
+    const deadline = Math.max(job.timestamp + this.config.syncJobTimeoutMs, Date.now() + 60_000);
+    const { routingId, requestId } = job.data;
+    return withLogContext({ requestId, queue: job.queueName, jobId: job.id, routingId }, () =>
+      this.sync.syncRouting(routingId, { requestId, deadline }),
+    );
   }
 
   @OnWorkerEvent('failed')
@@ -45,26 +41,9 @@ export class SyncProcessor extends WorkerHost implements OnModuleInit {
 
 /** Retries (delayed per routing, or re-enqueued by the retry sweep) run at high priority on their own queue. */
 @Processor(QUEUE.retry)
-export class RetryProcessor extends WorkerHost implements OnModuleInit {
-  private readonly logger = new Logger(RetryProcessor.name);
-
-  constructor(
-    private readonly sync: SyncService,
-    private readonly config: AppConfig,
-  ) {
-    super();
-  }
-
-  onModuleInit(): void {
-    this.worker.concurrency = this.config.concurrency.sync;
-  }
-
-  process(job: Job<SyncRoutingData>): Promise<SyncOutcome> {
-    return attemptSync(this.sync, this.config, job);
-  }
-
-  @OnWorkerEvent('failed')
-  onFailed(job: Job<SyncRoutingData> | undefined, error: Error): void {
-    this.logger.error({ routingId: job?.data.routingId, err: error.message }, 'Retry job failed');
+export class RetryProcessor extends SyncProcessor {
+  // Declared again so Nest sees this class's own constructor parameters.
+  constructor(sync: SyncService, config: AppConfig) {
+    super(sync, config);
   }
 }
