@@ -11,11 +11,11 @@ import { JobsController } from './jobs/jobs.controller';
 import { JobsModule } from './jobs/jobs.module';
 import { RoutingModule } from './routing/routing.module';
 import { RoutingsController } from './routing/routings.controller';
-import { SyncModule } from './sync/sync.module';
+import { SweepsModule } from './sweeps/sweeps.module';
 
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
-  imports: [AuthModule, CompaniesModule, JobsModule, RoutingModule, SyncModule],
+  imports: [AuthModule, CompaniesModule, JobsModule, RoutingModule, SweepsModule],
   controllers: [ApiKeysController, CompaniesController, JobsController, RoutingsController, AdminController],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })

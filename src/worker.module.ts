@@ -4,16 +4,18 @@ import { ScheduleModule } from '@nestjs/schedule';
 
 import { CleanupModule } from './cleanup/cleanup.module';
 import { CleanupProcessor } from './cleanup/cleanup.processor';
+import { PollingModule } from './polling/polling.module';
 import { PollingProcessor } from './polling/polling.processor';
 import { WorkerDrain } from './queue/worker-drain';
-import { SweepsProcessor } from './sync/sweeps.processor';
-import { SweepsScheduler } from './sync/sweeps.scheduler';
+import { SweepsProcessor } from './sweeps/sweeps.processor';
+import { SweepsScheduler } from './sweeps/sweeps.scheduler';
+import { SweepsModule } from './sweeps/sweeps.module';
 import { SyncModule } from './sync/sync.module';
 import { RetryProcessor, SyncProcessor } from './sync/sync.processor';
 
 /** Queue processors and cron triggers: registered only when the process runs the worker (`worker` or `all`). */
 @Module({
-  imports: [ScheduleModule.forRoot(), DiscoveryModule, SyncModule, CleanupModule],
+  imports: [ScheduleModule.forRoot(), DiscoveryModule, SyncModule, PollingModule, SweepsModule, CleanupModule],
   providers: [
     SyncProcessor,
     RetryProcessor,

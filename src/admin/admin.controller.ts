@@ -7,7 +7,7 @@ import { Roles } from '../auth/caller';
 import { ValidationError } from '../common/errors';
 import { ApiProblems } from '../common/openapi';
 import { ALL_QUEUES, SWEEP_NAMES, SweepName } from '../queue/queues';
-import { SweepsService } from '../sync/sweeps.service';
+import { SweepsService } from '../sweeps/sweeps.service';
 
 class SweepRunResponse {
   @ApiProperty({ enum: SWEEP_NAMES }) name: SweepName;

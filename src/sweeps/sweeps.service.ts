@@ -12,7 +12,7 @@ import { METRIC } from '../metrics/metrics';
 import { PollingService } from '../polling/polling.service';
 import { JOB, PRIORITY, QUEUE, RunSweepData, SweepName, syncJob } from '../queue/queues';
 import { REDIS } from '../redis/redis.module';
-import { SyncService } from './sync.service';
+import { SyncService } from '../sync/sync.service';
 
 // Replicas fire the same cron within moments of each other; the first one takes the tick.
 const TICK_LOCK_MS = 5_000;
