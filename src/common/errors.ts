@@ -66,9 +66,3 @@ export class TooManyRequestsError extends DomainError {
     super(HttpStatus.TOO_MANY_REQUESTS, 'Too Many Requests', 'The API key has exceeded its request rate');
   }
 }
-
-export class ServiceUnavailableError extends DomainError {
-  constructor(message: string) {
-    super(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', message);
-  }
-}

@@ -8,7 +8,6 @@ export const QUEUE = {
   cleanup: 'cleanup',
   default: 'default',
 } as const;
-export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 export const QUEUE_NAMES = Object.values(QUEUE);
 
 /** Injection token: all queues (`Queue[]`), in QUEUE order. */

@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { Counter, Registry } from 'prom-client';
 
 import { AppConfig } from '../../src/config/app-config';
+import { ProviderError } from '../../src/providers/provider-error';
 import { JOB, PRIORITY, QUEUE } from '../../src/queue/queues';
 import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
 import { ProviderRateLimiter } from '../../src/sync/provider-rate-limiter';
@@ -160,5 +161,32 @@ describe('ProviderRateLimiter shared by two processes', () => {
     for (let i = 0; i < 3; i++) await l.acquire('servicetitan', 'down');
     const after = (await failOpen.get()).values.reduce((n, v) => n + v.value, 0);
     expect(after - before).toBe(3);
+  });
+
+  describe('the sync time limit (deadline)', () => {
+    const limits = { perMinute: 60, perHour: 3600, burst: 10 };
+
+    it('lets a call through with a free slot before the deadline', async () => {
+      const l = await limiter(limits);
+      await expect(l.acquire('servicetitan', 'deadline-free', Date.now() + 10_000)).resolves.toBeUndefined();
+    });
+
+    it('starts no call once the deadline has passed, even with a free slot, and takes no slot', async () => {
+      const l = await limiter({ perMinute: 60, perHour: 3600, burst: 1 });
+      const refused = l.acquire('servicetitan', 'deadline-passed', Date.now() - 1);
+      await expect(refused).rejects.toBeInstanceOf(ProviderError);
+      await expect(refused).rejects.toMatchObject({ code: 'TIMEOUT', retryable: true });
+      // The single burst slot is still free: a call with time left goes at once.
+      await expect(l.acquire('servicetitan', 'deadline-passed', Date.now() + 500)).resolves.toBeUndefined();
+    });
+
+    it('refuses a wait that would end past the deadline, as a retryable timeout', async () => {
+      const l = await limiter(limits);
+      await l.coolDown('housecallpro', 'deadline-wait', 5_000);
+      await expect(l.acquire('housecallpro', 'deadline-wait', Date.now() + 1_000)).rejects.toMatchObject({
+        code: 'TIMEOUT',
+        retryable: true,
+      });
+    });
   });
 });

@@ -17,6 +17,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 
 import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
+import { dropDatabase } from '../helpers/database';
 import { ApiLedger, CreatedJob, Outage, runLoad } from './api-ledger';
 import { ManagedProcess, freePort, httpOk, stopAll, waitUntil } from './processes';
 
@@ -208,17 +209,7 @@ class Suite {
   }
 
   private async recreateDatabase(): Promise<void> {
-    const url = new URL(SETTINGS.databaseUrl);
-    const name = url.pathname.slice(1);
-    if (!/^[\w-]+$/.test(name)) throw new Error(`unexpected database name ${name}`);
-    url.pathname = '/postgres';
-    const admin = new Client({ connectionString: url.toString() });
-    await admin.connect();
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
+    await dropDatabase(SETTINGS.databaseUrl);
     // The explicit migration step production runs; it creates the database too.
     const migrate = spawnSync(NODE, [join(BUILD, 'src/database/migrate.js')], {
       cwd: ROOT,
