@@ -7,6 +7,8 @@ import { ApiKeysController } from './auth/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
 import { CompaniesController } from './companies/companies.controller';
 import { CompaniesModule } from './companies/companies.module';
+import { ConnectionsController } from './connections/connections.controller';
+import { ConnectionsModule } from './connections/connections.module';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsModule } from './jobs/jobs.module';
 import { RoutingModule } from './routing/routing.module';
@@ -15,8 +17,15 @@ import { SweepsModule } from './sweeps/sweeps.module';
 
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
-  imports: [AuthModule, CompaniesModule, JobsModule, RoutingModule, SweepsModule],
-  controllers: [ApiKeysController, CompaniesController, JobsController, RoutingsController, AdminController],
+  imports: [AuthModule, CompaniesModule, ConnectionsModule, JobsModule, RoutingModule, SweepsModule],
+  controllers: [
+    ApiKeysController,
+    CompaniesController,
+    ConnectionsController,
+    JobsController,
+    RoutingsController,
+    AdminController,
+  ],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })
 export class ApiModule {}

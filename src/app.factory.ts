@@ -12,6 +12,7 @@ import { ProblemDetailsFilter, answerClientError } from './common/problem-detail
 import { validationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { runsApi } from './config/app-mode';
+import { describeProviders } from './providers/provider-openapi';
 
 /** Builds the application for the configured mode; main.ts and the e2e tests share it. */
 export async function createApp(
@@ -46,22 +47,24 @@ export async function createApp(
   app.enableShutdownHooks([], { useProcessExit: true });
 
   if (runsApi(config.mode)) {
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('TradeEngage Integration Service')
-        .setDescription(
-          'Referral jobs routed to partner companies and synced with ServiceTitan and Housecall Pro. ' +
-            'Errors are `application/problem+json` (RFC 9457). Lists use cursor pagination.',
-        )
-        .setVersion('1.0')
-        .addBearerAuth({
-          type: 'http',
-          scheme: 'bearer',
-          bearerFormat: 'API key',
-          description: 'An API key from POST /api/api-keys',
-        })
-        .build(),
+    const document = describeProviders(
+      SwaggerModule.createDocument(
+        app,
+        new DocumentBuilder()
+          .setTitle('TradeEngage Integration Service')
+          .setDescription(
+            'Referral jobs routed to partner companies and synced with ServiceTitan and Housecall Pro. ' +
+              'Errors are `application/problem+json` (RFC 9457). Lists use cursor pagination.',
+          )
+          .setVersion('1.0')
+          .addBearerAuth({
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'API key',
+            description: 'An API key from POST /api/api-keys',
+          })
+          .build(),
+      ),
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
     mountBullBoard(app);

@@ -9,6 +9,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ProvidersModule } from './providers/providers.module';
 import { QueueModule } from './queue/queue.module';
 import { RedisModule } from './redis/redis.module';
 import { WorkerModule } from './worker.module';
@@ -26,6 +27,7 @@ export class AppModule {
         QueueModule,
         MetricsModule,
         HealthModule,
+        ProvidersModule.forRoot(),
         ...(runsApi(config.mode) ? [ApiModule] : []),
         ...(runsWorker(config.mode) ? [WorkerModule] : []),
       ],

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 import { AppConfig } from '../config/app-config';
 import { IdempotencyService } from '../jobs/idempotency.service';
+import { RoutingLifecycle } from '../routing/routing-lifecycle';
 
 const ARCHIVE_BATCH_SIZE = 500;
 
@@ -17,15 +18,17 @@ export interface CleanupResult {
 @Injectable()
 export class CleanupService {
   private readonly logger = new Logger(CleanupService.name);
+  private readonly columns = new Map<string, string>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly idempotency: IdempotencyService,
+    private readonly lifecycle: RoutingLifecycle,
     private readonly config: AppConfig,
   ) {}
 
   async run(now = new Date()): Promise<CleanupResult> {
-    const rescuedRoutings = await this.rescueStuckRoutings();
+    const rescuedRoutings = await this.lifecycle.rescueStuck(this.config.syncStaleAfterMs);
     const expiredIdempotencyKeys = await this.idempotency.expire();
     const archivedJobs = await this.archiveFinishedJobs(now);
     const result = { archivedJobs, expiredIdempotencyKeys, rescuedRoutings };
@@ -49,12 +52,17 @@ export class CleanupService {
         );
         if (!batch.length) return 0;
         const ids = batch.map((r) => r.id);
-        await m.query(`INSERT INTO archived_jobs SELECT *, now() FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
-        await m.query(`INSERT INTO archived_routings SELECT *, now() FROM routings WHERE job_id = ANY($1::uuid[])`, [
-          ids,
-        ]);
+        const [jobs, routings, events] = await Promise.all(
+          ['jobs', 'routings', 'routing_events'].map((table) => this.columnsOf(m, table)),
+        );
+        await m.query(`INSERT INTO archived_jobs (${jobs}) SELECT ${jobs} FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
         await m.query(
-          `INSERT INTO archived_routing_events SELECT e.*, now() FROM routing_events e
+          `INSERT INTO archived_routings (${routings}) SELECT ${routings} FROM routings WHERE job_id = ANY($1::uuid[])`,
+          [ids],
+        );
+        await m.query(
+          `INSERT INTO archived_routing_events (${events})
+           SELECT ${prefixed('e', events)} FROM routing_events e
              JOIN routings r ON r.id = e.routing_id WHERE r.job_id = ANY($1::uuid[])`,
           [ids],
         );
@@ -67,24 +75,28 @@ export class CleanupService {
     }
   }
 
-  /** Routings left in `syncing` by a worker that died go back to `failed`, due now, so they are retried. */
-  async rescueStuckRoutings(): Promise<number> {
-    return this.db.transaction(async (m) => {
-      const [rows] = (await m.query(
-        `UPDATE routings SET status = 'failed', next_retry_at = now(), claim_token = NULL,
-                last_error = 'sync attempt abandoned (worker stopped); will retry', status_changed_at = now(), updated_at = now()
-          WHERE status = 'syncing' AND status_changed_at < now() - $1 * interval '1 millisecond'
-          RETURNING id`,
-        [this.config.syncStaleAfterMs],
-      )) as [{ id: string }[], number];
-      if (rows.length) {
-        await m.query(
-          `INSERT INTO routing_events (routing_id, type, outcome, message)
-           SELECT unnest($1::uuid[]), 'rescued', 'failed', 'stuck in syncing; returned to failed for a retry'`,
-          [rows.map((r) => r.id)],
-        );
-      }
-      return rows.length;
-    });
+  /**
+   * A live table's columns, by name: the archive tables add `archived_at` at the end, so copying with `SELECT *`
+   * would shift every column a later migration appends to both.
+   */
+  private async columnsOf(m: EntityManager, table: string): Promise<string> {
+    let columns = this.columns.get(table);
+    if (!columns) {
+      const rows: { column_name: string }[] = await m.query(
+        `SELECT column_name FROM information_schema.columns
+          WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
+        [table],
+      );
+      columns = rows.map((r) => `"${r.column_name}"`).join(', ');
+      this.columns.set(table, columns);
+    }
+    return columns;
   }
+}
+
+function prefixed(alias: string, columns: string): string {
+  return columns
+    .split(', ')
+    .map((c) => `${alias}.${c}`)
+    .join(', ');
 }

@@ -1,26 +1,33 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 
 import { toE164 } from '../common/contact';
 import { NotFoundError, ValidationError } from '../common/errors';
 import { Page, pageQuery, toPage } from '../common/pagination';
-import { ProviderCredentials } from '../providers/field-service-provider';
-import { ProviderRegistry } from '../providers/provider-registry';
+import { Connection } from '../connections/connection.entity';
+import { ConnectionsService } from '../connections/connections.service';
 import { Company } from './company.entity';
-import { CredentialsCipher } from './credentials-cipher';
 import { CompanyResponse, CreateCompanyDto, ProviderConfigDto, UpdateCompanyDto } from './dto/company.dto';
 import { CreateTechnicianDto, UpdateTechnicianDto } from './dto/technician.dto';
 import { Technician } from './technician.entity';
 
-export function toCompanyResponse(company: Company): CompanyResponse {
+/** A company with its current connection (the `provider` it shows). */
+export interface CompanyWithConnection {
+  company: Company;
+  connection: Connection | null;
+}
+
+export function toCompanyResponse({ company, connection }: CompanyWithConnection): CompanyResponse {
   return {
     id: company.id,
     name: company.name,
     isActive: company.isActive,
     trades: company.trades,
     serviceAreaZips: company.serviceAreaZips,
-    provider: company.providerType ? { type: company.providerType, configured: true } : null,
+    provider: connection
+      ? { type: connection.providerType, configured: true, connectionId: connection.id, status: connection.status }
+      : null,
     createdAt: company.createdAt,
     updatedAt: company.updatedAt,
   };
@@ -29,57 +36,67 @@ export function toCompanyResponse(company: Company): CompanyResponse {
 @Injectable()
 export class CompaniesService {
   constructor(
+    @InjectDataSource() private readonly db: DataSource,
     @InjectRepository(Company) private readonly companies: Repository<Company>,
     @InjectRepository(Technician) private readonly technicians: Repository<Technician>,
-    private readonly providers: ProviderRegistry,
-    private readonly cipher: CredentialsCipher,
+    private readonly connections: ConnectionsService,
   ) {}
 
-  async create(dto: CreateCompanyDto): Promise<Company> {
-    return this.companies.save(
-      this.companies.create({
-        name: dto.name,
-        isActive: dto.isActive ?? true,
-        trades: unique(dto.trades ?? []),
-        serviceAreaZips: unique(dto.serviceAreaZips ?? []),
-        ...this.sealProvider(dto.provider),
-      }),
-    );
-  }
-
-  async list(query: { limit: number; cursor?: string }): Promise<Page<Company>> {
-    return toPage(await pageQuery(this.companies.createQueryBuilder('c'), 'c', query).getMany(), query.limit);
-  }
-
-  async get(id: string): Promise<Company> {
-    const company = await this.companies.findOneBy({ id });
-    if (!company) throw new NotFoundError('Company', id);
-    return company;
-  }
-
-  async update(id: string, dto: UpdateCompanyDto): Promise<Company> {
-    const company = await this.get(id);
-    if (dto.name !== undefined) company.name = dto.name;
-    if (dto.isActive !== undefined) company.isActive = dto.isActive;
-    if (dto.trades !== undefined) company.trades = unique(dto.trades);
-    if (dto.serviceAreaZips !== undefined) company.serviceAreaZips = unique(dto.serviceAreaZips);
-    if (dto.provider !== undefined) Object.assign(company, this.sealProvider(dto.provider));
-    return this.companies.save(company);
-  }
-
-  /** Decrypted provider credentials, for the sync engine only. */
-  async credentialsFor(companyId: string): Promise<ProviderCredentials> {
-    const row = await this.companies.findOne({
-      where: { id: companyId },
-      select: { id: true, providerType: true, providerCredentials: true },
+  async create(dto: CreateCompanyDto): Promise<CompanyWithConnection> {
+    const credentials = dto.provider ? this.parseProvider(dto.provider) : null;
+    return this.db.transaction(async (m) => {
+      const company = await m.save(
+        m.create(Company, {
+          name: dto.name,
+          isActive: dto.isActive ?? true,
+          trades: unique(dto.trades ?? []),
+          serviceAreaZips: unique(dto.serviceAreaZips ?? []),
+        }),
+      );
+      const connection =
+        dto.provider && credentials
+          ? await this.connections.connect(m, company.id, { providerType: dto.provider.type, credentials })
+          : null;
+      return { company, connection };
     });
-    if (!row?.providerType || !row.providerCredentials)
-      throw new NotFoundError('Provider credentials of company', companyId);
-    return this.cipher.decrypt(row.providerCredentials) as ProviderCredentials;
+  }
+
+  async list(query: { limit: number; cursor?: string }): Promise<Page<CompanyWithConnection>> {
+    const page = toPage(await pageQuery(this.companies.createQueryBuilder('c'), 'c', query).getMany(), query.limit);
+    const connections = await this.connections.currentFor(
+      this.db.manager,
+      page.items.map((c) => c.id),
+    );
+    return {
+      items: page.items.map((company) => ({ company, connection: connections.get(company.id) ?? null })),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  async get(id: string): Promise<CompanyWithConnection> {
+    return this.withConnection(this.db.manager, await this.find(this.db.manager, id));
+  }
+
+  /** A changed provider or credentials make a new active connection; the old one keeps its routings. */
+  async update(id: string, dto: UpdateCompanyDto): Promise<CompanyWithConnection> {
+    const credentials = dto.provider ? this.parseProvider(dto.provider) : null;
+    return this.db.transaction(async (m) => {
+      const company = await this.find(m, id, true);
+      if (dto.name !== undefined) company.name = dto.name;
+      if (dto.isActive !== undefined) company.isActive = dto.isActive;
+      if (dto.trades !== undefined) company.trades = unique(dto.trades);
+      if (dto.serviceAreaZips !== undefined) company.serviceAreaZips = unique(dto.serviceAreaZips);
+      if (dto.provider && credentials) {
+        await this.connections.connect(m, id, { providerType: dto.provider.type, credentials });
+      } else if (dto.provider === null) {
+        await this.connections.disconnect(m, id);
+      }
+      return this.withConnection(m, await m.save(company));
+    });
   }
 
   async addTechnician(companyId: string, dto: CreateTechnicianDto): Promise<Technician> {
-    await this.get(companyId);
+    await this.find(this.db.manager, companyId);
     return this.technicians.save(
       this.technicians.create({
         companyId,
@@ -93,7 +110,7 @@ export class CompaniesService {
   }
 
   async listTechnicians(companyId: string, query: { limit: number; cursor?: string }): Promise<Page<Technician>> {
-    await this.get(companyId);
+    await this.find(this.db.manager, companyId);
     const qb = this.technicians.createQueryBuilder('t').where('t.companyId = :companyId', { companyId });
     return toPage(await pageQuery(qb, 't', query).getMany(), query.limit);
   }
@@ -105,25 +122,22 @@ export class CompaniesService {
     return this.technicians.save(technician);
   }
 
-  private sealProvider(
-    provider: ProviderConfigDto | null | undefined,
-  ): Pick<Company, 'providerType' | 'providerCredentials'> {
-    if (!provider) return { providerType: null, providerCredentials: null };
-    let credentials: ProviderCredentials;
-    try {
-      credentials = this.providers.get(provider.type).validateCredentials(provider.credentials);
-    } catch (error) {
-      // The strategy names the bad field (`credentials.clientSecret is required`); never echo values.
-      const message = (error as Error).message.replace(/^credentials\.?/, '');
-      const field = /^(\w+)/.exec(message)?.[1];
-      throw new ValidationError([
-        {
-          field: field ? `provider.credentials.${field}` : 'provider.credentials',
-          message: message.replace(/^\w+\s*/, '') || 'is invalid',
-        },
-      ]);
-    }
-    return { providerType: provider.type, providerCredentials: this.cipher.encrypt(credentials) };
+  private parseProvider(provider: ProviderConfigDto): object {
+    return this.connections.parseProviderInput('provider', provider);
+  }
+
+  private async find(m: EntityManager, id: string, lock = false): Promise<Company> {
+    const company = await m.findOne(Company, {
+      where: { id },
+      ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
+    if (!company) throw new NotFoundError('Company', id);
+    return company;
+  }
+
+  private async withConnection(m: EntityManager, company: Company): Promise<CompanyWithConnection> {
+    const connections = await this.connections.currentFor(m, [company.id]);
+    return { company, connection: connections.get(company.id) ?? null };
   }
 }
 

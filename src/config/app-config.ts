@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 
-import { ProviderSettings } from '../providers/provider-settings';
+import { providerCatalog } from '../providers/provider-catalog';
+import { RateLimit } from '../providers/provider-definition';
 import { AppMode } from './app-mode';
-import { DEV_ADMIN_API_KEY, Env, RateLimit, parseEnv } from './env';
+import { DEV_ADMIN_API_KEY, Env, parseEnv } from './env';
 
 /** The validated configuration, with the defaults that depend on other variables resolved. */
 export class AppConfig {
@@ -18,7 +19,9 @@ export class AppConfig {
   readonly usingDevCredentialsKey: boolean;
   readonly sandbox: boolean;
   readonly sandboxPort: number;
-  readonly providers: ProviderSettings;
+  /** The service's public URL: OAuth redirects and inbound webhook URLs are built from it. */
+  readonly publicBaseUrl: string;
+  readonly providerTimeoutMs: number;
   readonly cron: { sync: string; poll: string; retry: string; cleanup: string };
   readonly batchSize: { sync: number; poll: number; retry: number };
   readonly concurrency: { sync: number; poll: number };
@@ -30,9 +33,10 @@ export class AppConfig {
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
   readonly archiveAfterDays: number;
-  readonly rateLimits: Record<'servicetitan' | 'housecallpro', RateLimit>;
+  readonly rateLimits: Record<string, RateLimit>;
   readonly apiRateLimitPerMinute: number;
   readonly logLevel: string;
+  private readonly providerSettingsByType: Map<string, unknown>;
 
   constructor(env: Env, options: { sandboxUrl?: string } = {}) {
     this.mode = env.APP_MODE;
@@ -50,15 +54,18 @@ export class AppConfig {
     this.usingDevCredentialsKey = !env.CREDENTIALS_KEY;
     this.sandbox = env.SANDBOX ?? !this.production;
     this.sandboxPort = env.SANDBOX_PORT;
-    const sandboxUrl = options.sandboxUrl ?? `http://127.0.0.1:${env.SANDBOX_PORT}`;
-    const viaSandbox = (explicit: string | undefined, real: string) => explicit ?? (this.sandbox ? sandboxUrl : real);
-    this.providers = {
-      serviceTitanAuthUrl: viaSandbox(env.SERVICETITAN_AUTH_URL, 'https://auth.servicetitan.io'),
-      serviceTitanApiUrl: viaSandbox(env.SERVICETITAN_API_URL, 'https://api.servicetitan.io'),
-      serviceTitanAppKey: env.SERVICETITAN_APP_KEY ?? (this.sandbox ? 'sandbox-app-key' : ''),
-      housecallProApiUrl: viaSandbox(env.HOUSECALLPRO_API_URL, 'https://api.housecallpro.com'),
-      requestTimeoutMs: env.PROVIDER_TIMEOUT_MS,
-    };
+    this.publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+    this.providerTimeoutMs = env.PROVIDER_TIMEOUT_MS;
+    // Each provider builds its settings from its own variables; with the sandbox on, its hosts default to it.
+    const sandboxUrl = this.sandbox ? (options.sandboxUrl ?? `http://127.0.0.1:${env.SANDBOX_PORT}`) : undefined;
+    this.providerSettingsByType = new Map(
+      providerCatalog
+        .all()
+        .map((p) => [
+          p.type,
+          p.settings?.({ env: env as Record<string, unknown>, sandboxUrl, requestTimeoutMs: env.PROVIDER_TIMEOUT_MS }),
+        ]),
+    );
     this.cron = { sync: env.SYNC_CRON, poll: env.POLL_CRON, retry: env.RETRY_CRON, cleanup: env.CLEANUP_CRON };
     this.batchSize = { sync: env.SYNC_BATCH_SIZE, poll: env.POLL_BATCH_SIZE, retry: env.RETRY_BATCH_SIZE };
     this.concurrency = { sync: env.SYNC_CONCURRENCY, poll: env.POLL_CONCURRENCY };
@@ -72,6 +79,15 @@ export class AppConfig {
     this.rateLimits = env.RATE_LIMITS;
     this.apiRateLimitPerMinute = env.API_RATE_LIMIT_PER_MINUTE;
     this.logLevel = env.LOG_LEVEL;
+  }
+
+  /** A provider's settings, as its definition built them from the environment. */
+  providerSettings<T>(type: string): T {
+    return this.providerSettingsByType.get(type) as T;
+  }
+
+  rateLimitFor(type: string): RateLimit {
+    return this.rateLimits[type];
   }
 
   /** The only place that reads process.env. */

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
+import type { HousecallProSettings } from '../providers/housecallpro';
+import type { ServiceTitanSettings } from '../providers/servicetitan';
 import { AppConfig } from './app-config';
 import { DEV_ADMIN_API_KEY, InvalidEnvironmentError, parseEnv } from './env';
 
@@ -151,6 +153,9 @@ describe('parseEnv', () => {
   });
 });
 
+const st = (config: AppConfig) => config.providerSettings<ServiceTitanSettings>('servicetitan');
+const hcp = (config: AppConfig) => config.providerSettings<HousecallProSettings>('housecallpro');
+
 describe('AppConfig', () => {
   it('development: migrations, the embedded sandbox and the dev keys, with the providers pointed at the sandbox', () => {
     const config = AppConfig.from({});
@@ -164,13 +169,8 @@ describe('AppConfig', () => {
       adminApiKey: DEV_ADMIN_API_KEY,
       usingDevAdminKey: true,
       usingDevCredentialsKey: true,
-      providers: {
-        serviceTitanAuthUrl: 'http://127.0.0.1:4010',
-        serviceTitanApiUrl: 'http://127.0.0.1:4010',
-        serviceTitanAppKey: 'sandbox-app-key',
-        housecallProApiUrl: 'http://127.0.0.1:4010',
-        requestTimeoutMs: 15_000,
-      },
+      publicBaseUrl: 'http://localhost:3000',
+      providerTimeoutMs: 15_000,
       cron: { sync: '*/5 * * * *', poll: '*/30 * * * *', retry: '*/15 * * * *', cleanup: '0 2 * * *' },
       batchSize: { sync: 50, poll: 100, retry: 25 },
       concurrency: { sync: 10, poll: 2 },
@@ -181,16 +181,21 @@ describe('AppConfig', () => {
       apiRateLimitPerMinute: 600,
       logLevel: 'info',
     });
+    expect(st(config)).toEqual({
+      authUrl: 'http://127.0.0.1:4010',
+      apiUrl: 'http://127.0.0.1:4010',
+      appKey: 'sandbox-app-key',
+      requestTimeoutMs: 15_000,
+    });
+    expect(hcp(config)).toEqual({ apiUrl: 'http://127.0.0.1:4010', requestTimeoutMs: 15_000 });
     expect(config.credentialsKey).toHaveLength(32);
     // The dev credentials key is stable, so dev data stays readable across restarts.
     expect(AppConfig.from({}).credentialsKey.equals(config.credentialsKey)).toBe(true);
   });
 
   it('points the providers at the sandbox that actually started, and at SANDBOX_PORT otherwise', () => {
-    expect(AppConfig.from({}, { sandboxUrl: 'http://127.0.0.1:45678' }).providers.serviceTitanApiUrl).toBe(
-      'http://127.0.0.1:45678',
-    );
-    expect(AppConfig.from({ SANDBOX_PORT: '4999' }).providers.housecallProApiUrl).toBe('http://127.0.0.1:4999');
+    expect(st(AppConfig.from({}, { sandboxUrl: 'http://127.0.0.1:45678' })).apiUrl).toBe('http://127.0.0.1:45678');
+    expect(hcp(AppConfig.from({ SANDBOX_PORT: '4999' })).apiUrl).toBe('http://127.0.0.1:4999');
   });
 
   it('production: keys from the environment, no start-up migrations, no sandbox, the real provider hosts', () => {
@@ -202,13 +207,13 @@ describe('AppConfig', () => {
       adminApiKey: ADMIN_KEY,
       usingDevAdminKey: false,
       usingDevCredentialsKey: false,
-      providers: {
-        serviceTitanAuthUrl: 'https://auth.servicetitan.io',
-        serviceTitanApiUrl: 'https://api.servicetitan.io',
-        serviceTitanAppKey: '',
-        housecallProApiUrl: 'https://api.housecallpro.com',
-      },
     });
+    expect(st(config)).toMatchObject({
+      authUrl: 'https://auth.servicetitan.io',
+      apiUrl: 'https://api.servicetitan.io',
+      appKey: '',
+    });
+    expect(hcp(config).apiUrl).toBe('https://api.housecallpro.com');
     expect(config.credentialsKey.equals(Buffer.from(KEY_32, 'base64'))).toBe(true);
   });
 
@@ -225,14 +230,17 @@ describe('AppConfig', () => {
     [{ SERVICETITAN_API_URL: 'https://st.example.test' }, 'https://st.example.test'], // explicit wins over the sandbox
     [{ ...PRODUCTION, SANDBOX: 'true' }, 'http://127.0.0.1:4010'],
   ])('ServiceTitan API URL for %p is %s', (vars, url) => {
-    expect(AppConfig.from(vars).providers.serviceTitanApiUrl).toBe(url);
+    expect(st(AppConfig.from(vars)).apiUrl).toBe(url);
   });
 
   it('keeps an explicit ST-App-Key, with or without the sandbox', () => {
-    expect(AppConfig.from({ SERVICETITAN_APP_KEY: 'ak1.real' }).providers.serviceTitanAppKey).toBe('ak1.real');
-    expect(AppConfig.from({ ...PRODUCTION, SERVICETITAN_APP_KEY: 'ak1.real' }).providers.serviceTitanAppKey).toBe(
-      'ak1.real',
-    );
+    expect(st(AppConfig.from({ SERVICETITAN_APP_KEY: 'ak1.real' })).appKey).toBe('ak1.real');
+    expect(st(AppConfig.from({ ...PRODUCTION, SERVICETITAN_APP_KEY: 'ak1.real' })).appKey).toBe('ak1.real');
+  });
+
+  it('builds the public base URL from PORT unless PUBLIC_BASE_URL is given', () => {
+    expect(AppConfig.from({ PORT: '8080' }).publicBaseUrl).toBe('http://localhost:8080');
+    expect(AppConfig.from({ PUBLIC_BASE_URL: 'https://te.example.com/' }).publicBaseUrl).toBe('https://te.example.com');
   });
 });
 

@@ -1,5 +1,7 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 
+import { providerCatalog } from '../providers/provider-catalog';
+import { RateLimit } from '../providers/provider-definition';
 import { APP_MODES } from './app-mode';
 
 // The dev admin key is public by design: it only exists outside production, with a warning at boot.
@@ -8,109 +10,104 @@ export const DEV_ADMIN_API_KEY = 'te_dev_admin_key_change_me';
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const url = (protocols: string[]) =>
-  z
-    .string()
-    .url()
-    .refine((v) => protocols.some((p) => v.startsWith(`${p}:`)), `must start with ${protocols.join(' or ')}://`);
+  z.url({
+    protocol: new RegExp(`^(${protocols.join('|')})$`),
+    error: `must be a URL starting with ${protocols.join(' or ')}://`,
+  });
 const cron = z
   .string()
   .refine((v) => v.trim().split(/\s+/).length >= 5 && v.trim().split(/\s+/).length <= 6, 'must be a cron expression');
 
-const rateLimit = z.object({
+const rateLimit = z.strictObject({
   perMinute: z.number().int().positive(),
   perHour: z.number().int().positive(),
   burst: z.number().int().positive(),
 });
-export type RateLimit = z.infer<typeof rateLimit>;
 
-const DEFAULT_RATE_LIMITS = {
-  servicetitan: { perMinute: 60, perHour: 3600, burst: 10 },
-  housecallpro: { perMinute: 120, perHour: 7200, burst: 20 },
-};
-
-const rateLimits = z
-  .string()
-  .transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(
-    z.object({ servicetitan: rateLimit.partial().optional(), housecallpro: rateLimit.partial().optional() }).strict(),
-  )
-  .transform((o) => ({
-    servicetitan: { ...DEFAULT_RATE_LIMITS.servicetitan, ...o.servicetitan },
-    housecallpro: { ...DEFAULT_RATE_LIMITS.housecallpro, ...o.housecallpro },
-  }));
+/** `RATE_LIMITS`: a JSON object of partial overrides keyed by provider type, merged over each provider's defaults. */
+function rateLimits() {
+  const providers = providerCatalog.all();
+  return z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.strictObject(Object.fromEntries(providers.map((p) => [p.type, rateLimit.partial().optional()]))))
+    .transform((overrides): Record<string, RateLimit> =>
+      Object.fromEntries(providers.map((p) => [p.type, { ...p.rateLimit, ...overrides[p.type] }])),
+    );
+}
 
 const credentialsKey = z
   .string()
   .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be a base64-encoded 32-byte key');
 
-/** Every environment variable the service reads (SPEC section 2), validated once at boot. */
-export const envSchema = z
-  .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    APP_MODE: z.enum(APP_MODES).default('all'),
-    PORT: int(0, 65535).default(3000),
-    DATABASE_URL: url(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/tradeengage'),
-    REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379'),
-    RUN_MIGRATIONS: bool.optional(),
-    ADMIN_API_KEY: z.string().min(16).max(200).optional(),
-    CREDENTIALS_KEY: credentialsKey.optional(),
-    SANDBOX: bool.optional(),
-    SANDBOX_PORT: int(0, 65535).default(4010),
-    SERVICETITAN_AUTH_URL: url(['http', 'https']).optional(),
-    SERVICETITAN_API_URL: url(['http', 'https']).optional(),
-    SERVICETITAN_APP_KEY: z.string().min(1).optional(),
-    HOUSECALLPRO_API_URL: url(['http', 'https']).optional(),
-    PROVIDER_TIMEOUT_MS: int(100, 300_000).default(15_000),
-    SYNC_CRON: cron.default('*/5 * * * *'),
-    POLL_CRON: cron.default('*/30 * * * *'),
-    RETRY_CRON: cron.default('*/15 * * * *'),
-    CLEANUP_CRON: cron.default('0 2 * * *'),
-    SYNC_BATCH_SIZE: int(1, 10_000).default(50),
-    POLL_BATCH_SIZE: int(1, 10_000).default(100),
-    RETRY_BATCH_SIZE: int(1, 10_000).default(25),
-    SYNC_CONCURRENCY: int(1, 500).default(10),
-    POLL_CONCURRENCY: int(1, 100).default(2),
-    MAX_SYNC_ATTEMPTS: int(1, 100).default(3),
-    SYNC_JOB_TIMEOUT_MS: int(1000).default(30 * 60_000),
-    RETRY_BASE_DELAY_MS: int(0).default(60_000),
-    RETRY_MAX_DELAY_MS: int(0).default(3_600_000),
-    ARCHIVE_AFTER_DAYS: int(0, 36_500).default(90),
-    RATE_LIMITS: rateLimits.default('{}'),
-    API_RATE_LIMIT_PER_MINUTE: int(1).default(600),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production') {
-      for (const name of ['ADMIN_API_KEY', 'CREDENTIALS_KEY'] as const) {
-        if (!env[name])
-          ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: 'is required in production' });
+/**
+ * Every environment variable the service reads (SPEC section 2), validated once at boot. Built when parsed, so
+ * each registered provider's own variables and rate-limit defaults are part of it.
+ */
+export function envSchema() {
+  const providerEnv = Object.assign({}, ...providerCatalog.all().map((p) => p.env ?? {})) as Record<string, z.ZodType>;
+  return z
+    .object({
+      NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+      APP_MODE: z.enum(APP_MODES).default('all'),
+      PORT: int(0, 65535).default(3000),
+      DATABASE_URL: url(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/tradeengage'),
+      REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379'),
+      RUN_MIGRATIONS: bool.optional(),
+      ADMIN_API_KEY: z.string().min(16).max(200).optional(),
+      CREDENTIALS_KEY: credentialsKey.optional(),
+      SANDBOX: bool.optional(),
+      SANDBOX_PORT: int(0, 65535).default(4010),
+      PUBLIC_BASE_URL: url(['http', 'https']).optional(),
+      PROVIDER_TIMEOUT_MS: int(100, 300_000).default(15_000),
+      SYNC_CRON: cron.default('*/5 * * * *'),
+      POLL_CRON: cron.default('*/30 * * * *'),
+      RETRY_CRON: cron.default('*/15 * * * *'),
+      CLEANUP_CRON: cron.default('0 2 * * *'),
+      SYNC_BATCH_SIZE: int(1, 10_000).default(50),
+      POLL_BATCH_SIZE: int(1, 10_000).default(100),
+      RETRY_BATCH_SIZE: int(1, 10_000).default(25),
+      SYNC_CONCURRENCY: int(1, 500).default(10),
+      POLL_CONCURRENCY: int(1, 100).default(2),
+      MAX_SYNC_ATTEMPTS: int(1, 100).default(3),
+      SYNC_JOB_TIMEOUT_MS: int(1000).default(30 * 60_000),
+      RETRY_BASE_DELAY_MS: int(0).default(60_000),
+      RETRY_MAX_DELAY_MS: int(0).default(3_600_000),
+      ARCHIVE_AFTER_DAYS: int(0, 36_500).default(90),
+      RATE_LIMITS: rateLimits().default(() => rateLimits().parse('{}')),
+      API_RATE_LIMIT_PER_MINUTE: int(1).default(600),
+      LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      ...providerEnv,
+    })
+    .superRefine((env, ctx) => {
+      if (env.NODE_ENV === 'production') {
+        for (const name of ['ADMIN_API_KEY', 'CREDENTIALS_KEY'] as const) {
+          if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
+        }
       }
-    }
-    if (env.RETRY_MAX_DELAY_MS < env.RETRY_BASE_DELAY_MS) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['RETRY_MAX_DELAY_MS'],
-        message: 'must be >= RETRY_BASE_DELAY_MS',
-      });
-    }
-  });
+      if (env.RETRY_MAX_DELAY_MS < env.RETRY_BASE_DELAY_MS) {
+        ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_DELAY_MS'], message: 'must be >= RETRY_BASE_DELAY_MS' });
+      }
+    });
+}
 
-export type Env = z.infer<typeof envSchema>;
+export type Env = z.infer<ReturnType<typeof envSchema>>;
 
 export class InvalidEnvironmentError extends Error {}
 
 export function parseEnv(source: Record<string, string | undefined>): Env {
   // Empty strings mean "unset", as in most .env tooling.
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const result = envSchema.safeParse(cleaned);
+  const result = envSchema().safeParse(cleaned);
   if (!result.success) {
+    // zod's own messages can quote the input; ours never echo a value, so secrets stay out of logs.
     const lines = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new InvalidEnvironmentError(`Invalid environment variables:\n  ${lines.join('\n  ')}`);
   }

@@ -5,13 +5,14 @@ import { DataSourceOptions } from 'typeorm';
 import { ApiKey } from '../auth/api-key.entity';
 import { Company } from '../companies/company.entity';
 import { Technician } from '../companies/technician.entity';
+import { Connection } from '../connections/connection.entity';
 import { IdempotencyKey } from '../jobs/idempotency-key.entity';
 import { Job } from '../jobs/job.entity';
 import { RoutingEvent } from '../routing/routing-event.entity';
 import { Routing } from '../routing/routing.entity';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
-export const ENTITIES = [Company, Technician, Job, Routing, RoutingEvent, ApiKey, IdempotencyKey];
+export const ENTITIES = [Company, Technician, Connection, Job, Routing, RoutingEvent, ApiKey, IdempotencyKey];
 
 /** The same options serve Nest, the migration runner and the TypeORM CLI. Never `synchronize`. */
 export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {

@@ -5,7 +5,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Queue } from 'bullmq';
 
-import { PROVIDER_TYPES } from '../providers/field-service-provider';
+import { providerCatalog } from '../providers/provider-catalog';
 import { ALL_QUEUES } from '../queue/queues';
 import { ProviderCallStats } from './provider-call-stats';
 import { withTimeout } from './redis.health';
@@ -67,7 +67,7 @@ export class ProvidersHealthIndicator {
     const indicator = this.health.check(key);
     try {
       const summaries = await withTimeout(
-        Promise.all(PROVIDER_TYPES.map(async (type) => [type, await this.stats.summary(type)] as const)),
+        Promise.all(providerCatalog.types().map(async (type) => [type, await this.stats.summary(type)] as const)),
         timeoutMs,
       );
       const info = Object.fromEntries(summaries);

@@ -11,11 +11,11 @@ import { Page, pageQuery, toPage } from '../common/pagination';
 import { METRIC } from '../metrics/metrics';
 import { Company } from '../companies/company.entity';
 import { Technician } from '../companies/technician.entity';
-import { RoutingEvent } from '../routing/routing-event.entity';
-import { chooseTargets } from '../routing/routing-rules';
+import { RoutingLifecycle } from '../routing/routing-lifecycle';
+import { CandidateCompany, chooseTargets } from '../routing/routing-rules';
 import { toRoutingResponse } from '../routing/routing.mapper';
 import { Routing } from '../routing/routing.entity';
-import { SyncProducer } from '../sync/sync.producer';
+import { SyncProducer } from '../queue/sync.producer';
 import { CreateJobDto } from './dto/create-job.dto';
 import { JobResponse } from './dto/job.response';
 import { ListJobsQuery } from './dto/list-jobs.query';
@@ -59,6 +59,7 @@ export class JobsService {
     @InjectRepository(Company) private readonly companies: Repository<Company>,
     @InjectRepository(Technician) private readonly technicians: Repository<Technician>,
     private readonly idempotency: IdempotencyService,
+    private readonly lifecycle: RoutingLifecycle,
     private readonly syncProducer: SyncProducer,
     @InjectMetric(METRIC.jobsCreated) private readonly jobsCreated: Counter,
   ) {}
@@ -97,24 +98,11 @@ export class JobsService {
             finishedAt: null,
           }),
         );
-        const routings = targets.length
-          ? await m.save(
-              targets.map((t) =>
-                m.create(Routing, { jobId: job.id, companyId: t.id, providerType: t.providerType, status: 'pending' }),
-              ),
-            )
-          : [];
-        if (routings.length) {
-          await m.insert(
-            RoutingEvent,
-            routings.map((r) => ({
-              routingId: r.id,
-              type: 'created' as const,
-              outcome: 'pending',
-              message: `routed to company ${r.companyId}`,
-            })),
-          );
-        }
+        const routings = await this.lifecycle.createRoutings(
+          m,
+          job.id,
+          targets.map((t) => ({ companyId: t.id, providerType: t.providerType })),
+        );
         if (key) {
           const body = JSON.parse(JSON.stringify(toJobResponse(job, routings))) as JobResponse;
           await this.idempotency.complete(m, caller.apiKeyId, key, 201, body);
@@ -186,13 +174,29 @@ export class JobsService {
     } else if (!technician.isActive) errors.push({ field: 'technicianId', message: 'technician is inactive' });
     if (errors.length) throw new UnprocessableError('The referral references something that cannot be used', errors);
 
-    const candidates = dto.targetCompanyIds
-      ? await this.companies.findBy({ id: In(dto.targetCompanyIds) })
-      : await this.companies
-          .createQueryBuilder('c')
-          .where('c.isActive')
-          .andWhere('c.providerType IS NOT NULL')
-          .getMany();
+    // A company receives referrals through its active connection; the provider type is that connection's.
+    const candidates: CandidateCompany[] = (
+      await this.db.query(
+        `SELECT c.id, c.is_active, c.trades, c.service_area_zips, a.provider_type
+           FROM companies c LEFT JOIN connections a ON a.company_id = c.id AND a.status = 'active'
+          WHERE ${dto.targetCompanyIds ? 'c.id = ANY($1::uuid[])' : 'c.is_active AND a.id IS NOT NULL'}`,
+        dto.targetCompanyIds ? [dto.targetCompanyIds] : [],
+      )
+    ).map(
+      (r: {
+        id: string;
+        is_active: boolean;
+        trades: string[];
+        service_area_zips: string[];
+        provider_type: string | null;
+      }) => ({
+        id: r.id,
+        isActive: r.is_active,
+        trades: r.trades,
+        serviceAreaZips: r.service_area_zips,
+        providerType: r.provider_type,
+      }),
+    );
     const decision = chooseTargets(
       { referringCompanyId: dto.companyId, trade: dto.trade ?? null, zip, targetCompanyIds: dto.targetCompanyIds },
       candidates,

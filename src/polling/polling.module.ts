@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
 
-import { CompaniesModule } from '../companies/companies.module';
-import { ProvidersModule } from '../providers/providers.module';
-import { SyncModule } from '../sync/sync.module';
+import { ConnectionsModule } from '../connections/connections.module';
+import { RoutingModule } from '../routing/routing.module';
 import { PollingService } from './polling.service';
 
 @Module({
-  imports: [ProvidersModule, CompaniesModule, SyncModule],
+  imports: [ConnectionsModule, RoutingModule],
   providers: [PollingService],
   exports: [PollingService],
 })

@@ -4,7 +4,7 @@ import { Job } from 'bullmq';
 
 import { AppConfig } from '../config/app-config';
 import { withLogContext } from '../logging/log-context';
-import { PollCompanyData, QUEUE } from '../queue/queues';
+import { PollConnectionData, QUEUE } from '../queue/queues';
 import { PollingService } from './polling.service';
 
 @Processor(QUEUE.poll)
@@ -20,9 +20,9 @@ export class PollingProcessor extends WorkerHost implements OnModuleInit {
     this.worker.concurrency = this.config.concurrency.poll;
   }
 
-  process(job: Job<PollCompanyData>) {
-    return withLogContext({ sweepId: job.data.sweepId, queue: job.queueName, companyId: job.data.companyId }, () =>
-      this.polling.pollCompany(job.data.companyId, job.data.sweepId),
+  process(job: Job<PollConnectionData>) {
+    return withLogContext({ sweepId: job.data.sweepId, queue: job.queueName }, () =>
+      this.polling.pollConnection(job.data.connectionId, job.data.sweepId),
     );
   }
 }

@@ -1,22 +1,9 @@
-export const PROVIDER_TYPES = ['servicetitan', 'housecallpro'] as const;
-export type ProviderType = (typeof PROVIDER_TYPES)[number];
+/** Provider type names come from the provider definitions (provider-catalog.ts), never from a list here. */
+export type ProviderType = string;
 
 /** Our provider-neutral view of where a referral stands at the partner. */
 export const PROVIDER_STATUSES = ['received', 'scheduled', 'in_progress', 'on_hold', 'completed', 'canceled'] as const;
 export type ProviderStatus = (typeof PROVIDER_STATUSES)[number];
-
-export interface ServiceTitanCredentials {
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
-  bookingProviderId: string;
-}
-
-export interface HousecallProCredentials {
-  apiKey: string;
-}
-
-export type ProviderCredentials = ServiceTitanCredentials | HousecallProCredentials;
 
 /** What we send to a partner: one routing of one referral job. */
 export interface Referral {
@@ -51,13 +38,13 @@ export interface ReferralStatus {
 }
 
 /**
- * Called around every HTTP request a client makes, so the caller can apply the shared
- * per-account rate limit, count requests and carry the request id, without the clients
+ * Called around every HTTP request a client makes, so the provider gateway can apply the shared per-connection
+ * rate limit, count requests, carry the request id and know whether a create was sent, without the clients
  * knowing about Redis or metrics.
  */
 export interface ProviderCallHooks {
   /** Resolves when the request may be sent (waits for a rate-limit slot). */
-  beforeRequest?(): Promise<void>;
+  beforeRequest?(request: { createsRecord: boolean }): Promise<void>;
   afterResponse?(info: {
     status: number | 'network_error' | 'timeout';
     durationMs: number;
@@ -66,20 +53,25 @@ export interface ProviderCallHooks {
   requestId?: string;
 }
 
-/** One strategy per provider; looked up by `type` in the ProviderRegistry. */
-export interface FieldServiceProvider {
-  readonly type: ProviderType;
-  /** Throws a plain Error naming the bad field when credentials do not have this provider's shape. */
-  validateCredentials(credentials: unknown): ProviderCredentials;
-  /** Idempotent: a retry finds the record an earlier attempt created instead of making a second one. */
+/**
+ * One strategy per provider, looked up by type in the ProviderRegistry. Credentials arrive parsed by the
+ * provider definition's schema.
+ */
+export interface FieldServiceProvider<Credentials extends object = object> {
+  /**
+   * Creates the partner's record for this routing. Idempotent when `mayAlreadyExist`: an earlier attempt may
+   * have created the record (then timed out or crashed), so it is looked up before any create. The request that
+   * creates the record is sent with `createsRecord: true` (see ProviderCallHooks).
+   */
   createReferral(params: {
-    credentials: ProviderCredentials;
+    credentials: Credentials;
     referral: Referral;
+    mayAlreadyExist: boolean;
     hooks?: ProviderCallHooks;
   }): Promise<CreatedReferral>;
   /** Batch status read for routings of one provider account. Unknown records are left out of the result. */
   getStatuses(params: {
-    credentials: ProviderCredentials;
+    credentials: Credentials;
     queries: StatusQuery[];
     hooks?: ProviderCallHooks;
   }): Promise<ReferralStatus[]>;

@@ -10,6 +10,8 @@ export interface ProviderRequest {
   form?: Record<string, string>;
   timeoutMs: number;
   hooks?: ProviderCallHooks;
+  /** This request creates the record a routing tracks (booking, job, request): a retry must look it up first. */
+  createsRecord?: boolean;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function sendProviderRequest<T>(request: ProviderRequest): Promise<
     body = JSON.stringify(request.json);
   }
 
-  await hooks?.beforeRequest?.();
+  await hooks?.beforeRequest?.({ createsRecord: request.createsRecord === true });
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
 

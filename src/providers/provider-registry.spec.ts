@@ -1,25 +1,12 @@
-import { Global, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-
-import { FieldServiceProvider, ProviderType } from './field-service-provider';
 import { HousecallProProvider } from './housecallpro/housecallpro.provider';
-import { PROVIDER_SETTINGS, ProviderSettings } from './provider-settings';
-import { FIELD_SERVICE_PROVIDERS, ProviderRegistry } from './provider-registry';
-import { ProvidersModule } from './providers.module';
-import { ServiceTitanProvider } from './servicetitan/servicetitan.provider';
-
-const settings: ProviderSettings = {
-  serviceTitanAuthUrl: 'http://127.0.0.1:1',
-  serviceTitanApiUrl: 'http://127.0.0.1:1',
-  serviceTitanAppKey: 'app-key',
-  housecallProApiUrl: 'http://127.0.0.1:1',
-  requestTimeoutMs: 1000,
-};
+import { providerCatalog, registerProvider } from './provider-catalog';
+import { ProviderDefinition } from './provider-definition';
+import { ProviderRegistry, RegisteredProvider } from './provider-registry';
 
 describe('ProviderRegistry', () => {
-  const fake = (type: ProviderType) => ({ type }) as FieldServiceProvider;
+  const fake = (type: string) => ({ definition: { type }, strategy: {} }) as RegisteredProvider;
 
-  it('looks strategies up by type', () => {
+  it('looks providers up by type', () => {
     const st = fake('servicetitan');
     const registry = new ProviderRegistry([st, fake('housecallpro')]);
     expect(registry.get('servicetitan')).toBe(st);
@@ -27,25 +14,32 @@ describe('ProviderRegistry', () => {
   });
 
   it('throws for an unknown type', () => {
-    expect(() => new ProviderRegistry([]).get('jobber' as ProviderType)).toThrow('Unknown provider type: jobber');
+    expect(() => new ProviderRegistry([]).get('fieldedge')).toThrow('Unknown provider type: fieldedge');
   });
 
-  it('refuses two strategies for one type', () => {
+  it('refuses two providers for one type', () => {
     expect(() => new ProviderRegistry([fake('servicetitan'), fake('servicetitan')])).toThrow('Duplicate');
   });
 });
 
-describe('ProvidersModule', () => {
-  it('wires both strategies into the registry, with PROVIDER_SETTINGS from a global module', async () => {
-    @Global()
-    @Module({ providers: [{ provide: PROVIDER_SETTINGS, useValue: settings }], exports: [PROVIDER_SETTINGS] })
-    class SettingsModule {}
-    const ref = await Test.createTestingModule({ imports: [SettingsModule, ProvidersModule] }).compile();
-    const registry = ref.get(ProviderRegistry);
-    expect(registry.types().sort()).toEqual(['housecallpro', 'servicetitan']);
-    expect(registry.get('servicetitan')).toBeInstanceOf(ServiceTitanProvider);
-    expect(registry.get('housecallpro')).toBeInstanceOf(HousecallProProvider);
-    expect(ref.get(FIELD_SERVICE_PROVIDERS, { strict: false })).toHaveLength(2);
-    await ref.close();
+describe('provider catalog', () => {
+  it('holds the built-in providers, each with its defaults', () => {
+    expect(providerCatalog.types()).toEqual(expect.arrayContaining(['servicetitan', 'housecallpro']));
+    expect(providerCatalog.get('servicetitan').rateLimit).toEqual({ perMinute: 60, perHour: 3600, burst: 10 });
+  });
+
+  it('refuses a second registration of a type and a type name that is not a plain word', () => {
+    expect(() => registerProvider(providerCatalog.get('servicetitan'))).toThrow('registered twice');
+    expect(() => registerProvider({ ...providerCatalog.get('servicetitan'), type: 'Service Titan' })).toThrow(
+      'Bad provider type name',
+    );
+  });
+});
+
+describe('a provider definition', () => {
+  it('is typed by the definition: a provider is its definition plus its strategy', () => {
+    const definition: ProviderDefinition = providerCatalog.get('housecallpro');
+    expect(definition.strategy).toBe(HousecallProProvider);
+    expect(definition.connect).toBe('credentials');
   });
 });

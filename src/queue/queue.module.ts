@@ -3,6 +3,7 @@ import { Global, Module } from '@nestjs/common';
 
 import { AppConfig } from '../config/app-config';
 import { ALL_QUEUES, DEFAULT_JOB_OPTIONS, QUEUE_NAMES } from './queues';
+import { SyncProducer } from './sync.producer';
 
 function connectionOf(redisUrl: string) {
   const url = new URL(redisUrl);
@@ -16,7 +17,7 @@ function connectionOf(redisUrl: string) {
   };
 }
 
-/** Queues are producers in every mode; processors are registered by the worker module only. */
+/** Queues (and the sync producer) are available in every mode; processors are registered by the worker module only. */
 @Global()
 @Module({
   imports: [
@@ -36,7 +37,8 @@ function connectionOf(redisUrl: string) {
       useFactory: (...queues: unknown[]) => queues,
       inject: QUEUE_NAMES.map((name) => getQueueToken(name)),
     },
+    SyncProducer,
   ],
-  exports: [BullModule, ALL_QUEUES],
+  exports: [BullModule, ALL_QUEUES, SyncProducer],
 })
 export class QueueModule {}

@@ -15,7 +15,7 @@ export const ALL_QUEUES = Symbol('ALL_QUEUES');
 
 export const JOB = {
   syncRouting: 'sync-routing',
-  pollCompany: 'poll-company',
+  pollConnection: 'poll-connection',
   runCleanup: 'run-cleanup',
   runSweep: 'run-sweep',
 } as const;
@@ -37,8 +37,8 @@ export interface RunSweepData {
   requestId?: string;
 }
 
-export interface PollCompanyData {
-  companyId: string;
+export interface PollConnectionData {
+  connectionId: string;
   sweepId: string;
 }
 

@@ -76,7 +76,7 @@ describe('chooseTargets with targetCompanyIds', () => {
       errors: [
         { field: 'targetCompanyIds[1]', message: 'company does not exist' },
         { field: 'targetCompanyIds[2]', message: 'company is inactive' },
-        { field: 'targetCompanyIds[3]', message: 'company has no provider configured' },
+        { field: 'targetCompanyIds[3]', message: 'company has no active provider connection' },
         { field: 'targetCompanyIds[4]', message: 'cannot be the referring company' },
       ],
     });

@@ -39,7 +39,7 @@ export function chooseTargets(request: RoutingRequest, companies: CandidateCompa
       else if (company.id === request.referringCompanyId)
         errors.push({ field, message: 'cannot be the referring company' });
       else if (!company.isActive) errors.push({ field, message: 'company is inactive' });
-      else if (!company.providerType) errors.push({ field, message: 'company has no provider configured' });
+      else if (!company.providerType) errors.push({ field, message: 'company has no active provider connection' });
       else if (canReceive(company)) return [company];
       return [];
     });

@@ -22,6 +22,8 @@ export class Routing {
   @JoinColumn({ name: 'job_id' })
   job?: Job;
   @Column('uuid') companyId: string;
+  /** The connection the routing was synced through, bound at its first attempt and kept for its life. */
+  @Column('uuid', { nullable: true }) connectionId: string | null;
   @Column('text') providerType: ProviderType;
   @Column('text') status: RoutingStatus;
   @Column('text', { nullable: true }) externalId: string | null;
@@ -37,6 +39,8 @@ export class Routing {
   @Column('text', { default: 'USD' }) currency: string;
   /** When the current status was entered; finds routings stuck in syncing. */
   @Column({ ...TIMESTAMP, default: () => 'now()' }) statusChangedAt: Date;
+  /** An attempt may have sent the provider create: later attempts look the record up before creating. */
+  @Column('boolean', { default: false, select: false }) createSent: boolean;
   /** Set by the worker that claimed the routing for a sync attempt; its writes must carry it. */
   @Column('uuid', { nullable: true, select: false }) claimToken: string | null;
   @CreateDateColumn(TIMESTAMP) createdAt: Date;

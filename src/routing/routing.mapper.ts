@@ -7,6 +7,7 @@ export function toRoutingResponse(r: Routing): RoutingResponse {
     id: r.id,
     jobId: r.jobId,
     companyId: r.companyId,
+    connectionId: r.connectionId,
     providerType: r.providerType,
     status: r.status,
     externalId: r.externalId,

@@ -10,7 +10,7 @@ import { Counter } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { METRIC } from '../metrics/metrics';
 import { PollingService } from '../polling/polling.service';
-import { JOB, PRIORITY, QUEUE, RunSweepData, SweepName, syncJob } from '../queue/queues';
+import { JOB, PRIORITY, PollConnectionData, QUEUE, RunSweepData, SweepName, syncJob } from '../queue/queues';
 import { REDIS } from '../redis/redis.module';
 import { SyncService } from '../sync/sync.service';
 
@@ -82,15 +82,15 @@ export class SweepsService {
         return due.length;
       }
       case 'poll': {
-        const companies = await this.polling.companiesToPoll();
+        const connections = await this.polling.connectionsToPoll();
         await this.pollQueue.addBulk(
-          companies.map((companyId) => ({
-            name: JOB.pollCompany,
-            data: { companyId, sweepId },
-            opts: { jobId: `poll_${companyId}_${sweepId}`, priority: PRIORITY.low },
+          connections.map((connectionId) => ({
+            name: JOB.pollConnection,
+            data: { connectionId, sweepId } satisfies PollConnectionData,
+            opts: { jobId: `poll_${connectionId}_${sweepId}`, priority: PRIORITY.low },
           })),
         );
-        return companies.length;
+        return connections.length;
       }
       case 'cleanup':
         await this.cleanupQueue.add(

@@ -1,3 +1,4 @@
+import { ConnectionUnusableError, StoredCredentialsError } from '../connections/connection-errors';
 import { ProviderError } from '../providers/provider-error';
 import { decideAfterFailure } from './sync-decision';
 
@@ -20,6 +21,10 @@ describe('decideAfterFailure', () => {
     ['404', providerError('NOT_FOUND', false, { httpStatus: 404 }), 1, 'permanently_failed'],
     ['429 even past the budget', providerError('RATE_LIMITED', true, { httpStatus: 429 }), 5, 'failed'],
     ['an internal error', new Error('connection terminated'), 1, 'failed'],
+    ['an internal error on the last attempt', new Error('connection terminated'), 3, 'permanently_failed'],
+    ['stored credentials that no longer parse', new StoredCredentialsError('c1', ['tenantId']), 2, 'failed'],
+    ['stored credentials on the last attempt', new StoredCredentialsError('c1', ['tenantId']), 3, 'permanently_failed'],
+    ['an invalid connection at once', ConnectionUnusableError.invalid('c1', 'rejected'), 1, 'permanently_failed'],
   ])('%s → %s', (_, error, attempts, status) => {
     expect(decideAfterFailure({ ...base, error, attempts }).status).toBe(status);
   });
@@ -55,5 +60,25 @@ describe('decideAfterFailure', () => {
   it('never leaks an internal error message', () => {
     const decision = decideAfterFailure({ ...base, error: new Error('password=hunter2 in SQL'), attempts: 1 });
     expect(JSON.stringify(decision)).not.toContain('hunter2');
+  });
+
+  it('names the connection problem when a connection is unusable', () => {
+    const decision = decideAfterFailure({
+      ...base,
+      error: ConnectionUnusableError.invalid('c1', 'ServiceTitan rejected the credentials'),
+      attempts: 1,
+    });
+    expect(decision).toEqual({
+      status: 'permanently_failed',
+      lastError: 'connection c1 is invalid: ServiceTitan rejected the credentials',
+    });
+  });
+
+  it('gives up on internal errors after the attempt budget, saying so', () => {
+    const decision = decideAfterFailure({ ...base, error: new Error('boom'), attempts: 3 });
+    expect(decision).toEqual({
+      status: 'permanently_failed',
+      lastError: 'internal error while syncing (gave up after 3 attempts)',
+    });
   });
 });

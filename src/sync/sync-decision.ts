@@ -1,3 +1,4 @@
+import { ConnectionUnusableError, StoredCredentialsError } from '../connections/connection-errors';
 import { ProviderError } from '../providers/provider-error';
 import { retryDelayMs } from './backoff';
 
@@ -6,9 +7,9 @@ export type FailureDecision =
   | { status: 'permanently_failed'; lastError: string };
 
 /**
- * What a failed sync attempt leads to (twenty's error-code-to-action table, for both providers):
- * permanent provider errors stop at once with the provider's message; retryable ones are retried
- * with backoff until the attempt budget is spent. A provider 429 is the provider pacing us, not a
+ * What a failed sync attempt leads to (twenty's error-code-to-action table): permanent provider errors and
+ * unusable connections stop at once with their message; everything else is retried with backoff until the
+ * attempt budget is spent, so nothing is retried forever. A provider 429 is the provider pacing us, not a
  * failure of the referral, so it does not use up an attempt.
  */
 export function decideAfterFailure(params: {
@@ -21,16 +22,28 @@ export function decideAfterFailure(params: {
   random?: () => number;
 }): FailureDecision {
   const { error } = params;
-  if (!(error instanceof ProviderError)) {
-    // Our own failure (database, bug): retry, without leaking internals into lastError.
-    return retry(params, 'internal error while syncing; will retry', true);
+  if (error instanceof ConnectionUnusableError) return { status: 'permanently_failed', lastError: error.message };
+  if (error instanceof ProviderError) {
+    if (!error.retryable) return { status: 'permanently_failed', lastError: error.message };
+    if (error.code === 'RATE_LIMITED') return retry(params, error.message, false, error.retryAfterMs);
+    return retryWithinBudget(params, error.message, error.message, error.retryAfterMs);
   }
-  if (!error.retryable) return { status: 'permanently_failed', lastError: error.message };
-  const rateLimited = error.code === 'RATE_LIMITED';
-  if (!rateLimited && params.attempts >= params.maxAttempts) {
-    return { status: 'permanently_failed', lastError: `${error.message} (gave up after ${params.attempts} attempts)` };
+  // Our own failure (database, bug, stored data): retried within the budget, without leaking internals into
+  // lastError; stored credentials that no longer parse are named, never their values.
+  const message = error instanceof StoredCredentialsError ? error.message : 'internal error while syncing';
+  return retryWithinBudget(params, message, `${message}; will retry`);
+}
+
+function retryWithinBudget(
+  params: Parameters<typeof decideAfterFailure>[0],
+  message: string,
+  retryMessage: string,
+  retryAfterMs?: number,
+): FailureDecision {
+  if (params.attempts >= params.maxAttempts) {
+    return { status: 'permanently_failed', lastError: `${message} (gave up after ${params.attempts} attempts)` };
   }
-  return retry(params, error.message, !rateLimited, error.retryAfterMs);
+  return retry(params, retryMessage, true, retryAfterMs);
 }
 
 function retry(

@@ -5,6 +5,7 @@ import { Job } from 'bullmq';
 import { AppConfig } from '../config/app-config';
 import { withLogContext } from '../logging/log-context';
 import { QUEUE, SyncRoutingData } from '../queue/queues';
+import { SyncSlots } from './sync-slots';
 import { SyncOutcome, SyncService } from './sync.service';
 
 /** One sync attempt per job (thin: the routing row holds the state and the retry schedule). */
@@ -14,6 +15,7 @@ export class SyncProcessor extends WorkerHost implements OnModuleInit {
 
   constructor(
     private readonly sync: SyncService,
+    private readonly slots: SyncSlots,
     private readonly config: AppConfig,
   ) {
     super();
@@ -27,8 +29,8 @@ export class SyncProcessor extends WorkerHost implements OnModuleInit {
     // The task time limit (SPEC section 7) counts from when the job was queued, with a minute's grace for old jobs.
     const deadline = Math.max(job.timestamp + this.config.syncJobTimeoutMs, Date.now() + 60_000);
     const { routingId, requestId } = job.data;
-    return withLogContext({ requestId, queue: job.queueName, jobId: job.id, routingId }, () =>
-      this.sync.syncRouting(routingId, { requestId, deadline }),
+    return withLogContext({ requestId, queue: job.queueName, queueJobId: job.id, routingId }, () =>
+      this.slots.run(() => this.sync.syncRouting(routingId, { requestId, deadline })),
     );
   }
 
@@ -43,7 +45,7 @@ export class SyncProcessor extends WorkerHost implements OnModuleInit {
 @Processor(QUEUE.retry)
 export class RetryProcessor extends SyncProcessor {
   // Declared again so Nest sees this class's own constructor parameters.
-  constructor(sync: SyncService, config: AppConfig) {
-    super(sync, config);
+  constructor(sync: SyncService, slots: SyncSlots, config: AppConfig) {
+    super(sync, slots, config);
   }
 }

@@ -1,50 +1,25 @@
-import { randomUUID } from 'node:crypto';
-
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Queue } from 'bullmq';
 import { Counter, Histogram } from 'prom-client';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 
-import { CompaniesService } from '../companies/companies.service';
-import { Company } from '../companies/company.entity';
 import { AppConfig } from '../config/app-config';
-import { refreshJobAggregates } from '../jobs/job-aggregate';
-import { Job } from '../jobs/job.entity';
+import { ConnectionUnusableError } from '../connections/connection-errors';
 import { METRIC } from '../metrics/metrics';
-import { ProviderType, Referral } from '../providers/field-service-provider';
 import { ProviderError } from '../providers/provider-error';
-import { ProviderRegistry } from '../providers/provider-registry';
+import { CallTrace, ProviderGateway } from '../providers/provider-gateway';
 import { JOB, PRIORITY, QUEUE, SyncRoutingData } from '../queue/queues';
-import { RoutingEventType } from '../routing/routing-event.entity';
-import { ProviderCallHooksFactory } from './provider-call-hooks';
+import { RoutingLifecycle, SyncClaim, SyncOutcome } from '../routing/routing-lifecycle';
 import { decideAfterFailure } from './sync-decision';
 
-interface ClaimedRouting {
-  id: string;
-  jobId: string;
-  companyId: string;
-  providerType: ProviderType;
-  attempts: number;
-  claimToken: string;
-}
-
-export type SyncOutcome = 'not_claimed' | 'synced' | 'retry_scheduled' | 'permanently_failed' | 'claim_lost';
-
-interface EventRow {
-  type: RoutingEventType;
-  outcome: string;
-  httpStatus?: number | null;
-  durationMs?: number | null;
-  message?: string | null;
-}
+export type { SyncOutcome } from '../routing/routing-lifecycle';
 
 /**
- * Pushes one routing to its company's provider. The database is the truth: a worker first claims the
- * routing (pending, or failed and due → syncing) with a token, and every later write carries that token,
- * so two workers never work the same routing and a late answer from a rescued attempt changes nothing.
+ * Pushes one routing to its partner's provider: claim it, send it through its connection, record the outcome.
+ * The routing lifecycle holds the state machine; the provider gateway makes the call.
  */
 @Injectable()
 export class SyncService {
@@ -52,9 +27,8 @@ export class SyncService {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly providers: ProviderRegistry,
-    private readonly companies: CompaniesService,
-    private readonly hooks: ProviderCallHooksFactory,
+    private readonly lifecycle: RoutingLifecycle,
+    private readonly gateway: ProviderGateway,
     private readonly config: AppConfig,
     @InjectQueue(QUEUE.retry) private readonly retryQueue: Queue,
     @InjectMetric(METRIC.routingSync) private readonly syncCounter: Counter,
@@ -62,46 +36,34 @@ export class SyncService {
   ) {}
 
   async syncRouting(routingId: string, options: { requestId?: string; deadline?: number } = {}): Promise<SyncOutcome> {
-    const routing = await this.claim(routingId);
-    if (!routing) return 'not_claimed';
+    const claim = await this.lifecycle.claim(routingId);
+    if (!claim) return 'not_claimed';
     // Never past the time limit counted from this claim: cleanup treats the claim as abandoned soon after
     // (AppConfig.syncStaleAfterMs), and a still-running attempt could then race the retry at the provider.
     const deadline = Math.min(options.deadline ?? Number.POSITIVE_INFINITY, Date.now() + this.config.syncJobTimeoutMs);
     const started = Date.now();
-    let lastHttpStatus: number | null = null;
-    const hooks = this.hooks.create({
-      provider: routing.providerType,
-      account: routing.companyId,
-      requestId: options.requestId,
-      deadline,
-      onResponse: (status) => {
-        if (typeof status === 'number') lastHttpStatus = status;
-      },
-    });
+    const trace: CallTrace = { lastHttpStatus: null, createSent: false };
     try {
-      const provider = this.providers.get(routing.providerType);
-      const credentials = await this.companies.credentialsFor(routing.companyId);
-      const referral = await this.referralFor(routing);
-      const created = await provider.createReferral({ credentials, referral, hooks });
-      const durationMs = Date.now() - started;
-      this.observe(routing.providerType, 'synced', durationMs);
-      return await this.recordSuccess(routing, created.externalId, created.created, {
-        httpStatus: lastHttpStatus,
-        durationMs,
+      if (!claim.connection) throw new ConnectionUnusableError('the company has no active provider connection');
+      const created = await this.gateway.createReferral(claim.connection, {
+        referral: claim.referral,
+        mayAlreadyExist: claim.mayAlreadyExist,
+        requestId: options.requestId,
+        deadline,
+        trace,
       });
-    } catch (error) {
       const durationMs = Date.now() - started;
-      if (!(error instanceof ProviderError)) {
-        this.logger.error(
-          { err: error, routingId, requestId: options.requestId },
-          'Sync attempt failed inside the service',
+      this.observe(claim, 'synced', durationMs);
+      const outcome = await this.lifecycle.recordSynced(claim, created, { ...attemptOf(trace), durationMs });
+      if (outcome === 'synced') {
+        this.logger.log(
+          { routingId, externalId: created.externalId, created: created.created, durationMs },
+          'Routing synced',
         );
       }
-      return this.recordFailure(routing, error, {
-        httpStatus: error instanceof ProviderError ? (error.httpStatus ?? null) : null,
-        durationMs,
-        requestId: options.requestId,
-      });
+      return outcome;
+    } catch (error) {
+      return this.recordFailure(claim, error, { ...attemptOf(trace), durationMs: Date.now() - started }, options);
     }
   }
 
@@ -134,165 +96,55 @@ export class SyncService {
     });
   }
 
-  private async claim(routingId: string): Promise<ClaimedRouting | null> {
-    const claimToken = randomUUID();
-    const [rows] = (await this.db.query(
-      `UPDATE routings SET status = 'syncing', attempts = attempts + 1, claim_token = $2,
-              status_changed_at = now(), updated_at = now()
-        WHERE id = $1 AND (status = 'pending' OR (status = 'failed' AND next_retry_at <= now()))
-        RETURNING id, job_id, company_id, provider_type, attempts`,
-      [routingId, claimToken],
-    )) as [{ id: string; job_id: string; company_id: string; provider_type: ProviderType; attempts: number }[], number];
-    const row = rows[0];
-    return row
-      ? {
-          id: row.id,
-          jobId: row.job_id,
-          companyId: row.company_id,
-          providerType: row.provider_type,
-          attempts: row.attempts,
-          claimToken,
-        }
-      : null;
-  }
-
-  private async referralFor(routing: ClaimedRouting): Promise<Referral> {
-    const job = await this.db.getRepository(Job).findOneByOrFail({ id: routing.jobId });
-    const referrer = await this.db
-      .getRepository(Company)
-      .findOne({ where: { id: job.companyId }, select: { id: true, name: true } });
-    return {
-      routingId: routing.id,
-      jobId: job.id,
-      referringCompanyName: referrer?.name ?? 'a TradeEngage partner',
-      homeowner: job.homeowner,
-      address: job.address,
-      summary: job.summary,
-      trade: job.trade,
-    };
-  }
-
-  private async recordSuccess(
-    routing: ClaimedRouting,
-    externalId: string,
-    created: boolean,
-    attempt: { httpStatus: number | null; durationMs: number },
-  ): Promise<SyncOutcome> {
-    return this.db.transaction(async (m) => {
-      const [, affected] = (await m.query(
-        `UPDATE routings SET status = 'synced', external_id = $3, provider_status = 'received', synced_at = now(),
-                next_retry_at = NULL, last_error = NULL, claim_token = NULL, status_changed_at = now(), updated_at = now()
-          WHERE id = $1 AND status = 'syncing' AND claim_token = $2`,
-        [routing.id, routing.claimToken, externalId],
-      )) as [unknown, number];
-      if (!affected) return this.claimLost(routing);
-      await this.addEvents(m, routing.id, [
-        {
-          type: 'sync_attempt',
-          outcome: 'success',
-          ...attempt,
-          message: created ? `created ${externalId}` : `found existing ${externalId} from an earlier attempt`,
-        },
-        { type: 'status_change', outcome: 'synced', message: 'syncing → synced' },
-      ]);
-      this.logger.log({ routingId: routing.id, externalId, created, durationMs: attempt.durationMs }, 'Routing synced');
-      return 'synced';
-    });
-  }
-
   private async recordFailure(
-    routing: ClaimedRouting,
+    claim: SyncClaim,
     error: unknown,
-    attempt: { httpStatus: number | null; durationMs: number; requestId?: string },
+    attempt: { httpStatus: number | null; durationMs: number; createSent: boolean },
+    options: { requestId?: string },
   ): Promise<SyncOutcome> {
     const decision = decideAfterFailure({
       error,
-      attempts: routing.attempts,
+      attempts: claim.attempts,
       maxAttempts: this.config.maxSyncAttempts,
       baseDelayMs: this.config.retryBaseDelayMs,
       maxDelayMs: this.config.retryMaxDelayMs,
       now: new Date(),
     });
-    const outcome = decision.status === 'failed' ? 'retry' : 'failed';
-    this.observe(routing.providerType, outcome, attempt.durationMs);
-    const attemptEvent: EventRow = {
-      type: 'sync_attempt',
-      outcome: error instanceof ProviderError && !error.retryable ? 'permanent_error' : 'retryable_error',
-      httpStatus: attempt.httpStatus,
-      durationMs: attempt.durationMs,
-      message: decision.lastError,
+    this.observe(claim, decision.status === 'failed' ? 'retry' : 'failed', attempt.durationMs);
+    const providerCaused = error instanceof ProviderError || error instanceof ConnectionUnusableError;
+    const context = {
+      routingId: claim.routingId,
+      connectionId: claim.connection?.id,
+      provider: claim.connection?.providerType,
+      attempt: claim.attempts,
+      outcome: decision.status,
+      reason: decision.lastError,
     };
-    const result = await this.db.transaction(async (m) => {
-      if (decision.status === 'failed') {
-        const [, affected] = (await m.query(
-          `UPDATE routings SET status = 'failed', next_retry_at = $3, last_error = $4, claim_token = NULL,
-                  attempts = attempts - $5, status_changed_at = now(), updated_at = now()
-            WHERE id = $1 AND status = 'syncing' AND claim_token = $2`,
-          [routing.id, routing.claimToken, decision.nextRetryAt, decision.lastError, decision.countsAsAttempt ? 0 : 1],
-        )) as [unknown, number];
-        if (!affected) return this.claimLost(routing);
-        await this.addEvents(m, routing.id, [
-          attemptEvent,
-          {
-            type: 'retry_scheduled',
-            outcome: 'failed',
-            message: `next attempt at ${decision.nextRetryAt.toISOString()}`,
-          },
-        ]);
-        return 'retry_scheduled' as const;
-      }
-      const [, affected] = (await m.query(
-        `UPDATE routings SET status = 'permanently_failed', next_retry_at = NULL, last_error = $3, claim_token = NULL,
-                status_changed_at = now(), updated_at = now()
-          WHERE id = $1 AND status = 'syncing' AND claim_token = $2`,
-        [routing.id, routing.claimToken, decision.lastError],
-      )) as [unknown, number];
-      if (!affected) return this.claimLost(routing);
-      await this.addEvents(m, routing.id, [
-        attemptEvent,
-        { type: 'status_change', outcome: 'permanently_failed', message: decision.lastError },
-      ]);
-      await refreshJobAggregates(m, [routing.jobId]);
-      return 'permanently_failed' as const;
-    });
-    if (result === 'retry_scheduled' && decision.status === 'failed') {
+    if (providerCaused) this.logger.warn(context, 'Sync attempt failed');
+    else this.logger.error({ ...context, err: error }, 'Sync attempt failed inside the service');
+
+    const permanentError =
+      error instanceof ConnectionUnusableError || (error instanceof ProviderError && !error.retryable);
+    const outcome = await this.lifecycle.recordSyncFailure(claim, decision, { ...attempt, permanentError });
+    if (outcome === 'retry_scheduled' && decision.status === 'failed') {
       // Precise timing for the retry; the retry sweep is the safety net if this enqueue is lost.
-      await this.enqueueRetry(routing.id, decision.nextRetryAt).catch((err: Error) =>
+      await this.enqueueRetry(claim.routingId, decision.nextRetryAt).catch((err: Error) =>
         this.logger.warn(
-          { routingId: routing.id, err: err.message },
+          { routingId: claim.routingId, err: err.message, requestId: options.requestId },
           'Could not enqueue the delayed retry; the retry sweep will',
         ),
       );
     }
-    return result;
+    return outcome;
   }
 
-  private claimLost(routing: ClaimedRouting): 'claim_lost' {
-    // Cleanup rescued this routing from a presumed-dead attempt; this late result is dropped.
-    this.logger.warn({ routingId: routing.id }, 'Sync result dropped: the routing was reclaimed meanwhile');
-    return 'claim_lost';
-  }
-
-  private async addEvents(m: EntityManager, routingId: string, events: EventRow[]): Promise<void> {
-    const values = events.flatMap((e) => [
-      routingId,
-      e.type,
-      e.outcome,
-      e.httpStatus ?? null,
-      e.durationMs ?? null,
-      e.message ?? null,
-    ]);
-    const placeholders = events.map(
-      (_, i) => `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6})`,
-    );
-    await m.query(
-      `INSERT INTO routing_events (routing_id, type, outcome, http_status, duration_ms, message) VALUES ${placeholders.join(', ')}`,
-      values,
-    );
-  }
-
-  private observe(provider: ProviderType, outcome: string, durationMs: number): void {
+  private observe(claim: SyncClaim, outcome: string, durationMs: number): void {
+    const provider = claim.connection?.providerType ?? 'none';
     this.syncCounter.inc({ provider, outcome });
     this.syncDuration.observe({ provider }, durationMs / 1000);
   }
+}
+
+function attemptOf(trace: CallTrace) {
+  return { httpStatus: trace.lastHttpStatus, createSent: trace.createSent };
 }

@@ -17,10 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { HousecallProClient } from '../../src/providers/housecallpro/housecallpro.client';
 import { HousecallProProvider } from '../../src/providers/housecallpro/housecallpro.provider';
-import { ProviderSettings } from '../../src/providers/provider-settings';
 import { ServiceTitanClient } from '../../src/providers/servicetitan/servicetitan.client';
 import { ServiceTitanProvider } from '../../src/providers/servicetitan/servicetitan.provider';
-import { FieldServiceProvider, ProviderCredentials, Referral } from '../../src/providers/field-service-provider';
+import { FieldServiceProvider, Referral } from '../../src/providers/field-service-provider';
 import {
   Api,
   CpuMeter,
@@ -66,18 +65,19 @@ function referral(i: number): Referral {
 }
 
 /** Sequential creates through the service's provider code, straight to the sandbox (no queue, no DB, no limiter). */
-async function providerRoundTrip(
-  provider: FieldServiceProvider,
-  credentials: ProviderCredentials,
+async function providerRoundTrip<C extends object>(
+  provider: FieldServiceProvider<C>,
+  credentials: C,
   samples: number,
   offset: number,
 ) {
-  for (let i = 0; i < 20; i++) await provider.createReferral({ credentials, referral: referral(offset + i) }); // warm-up, token
+  for (let i = 0; i < 20; i++)
+    await provider.createReferral({ credentials, referral: referral(offset + i), mayAlreadyExist: false }); // warm-up, token
   const times: number[] = [];
   for (let i = 0; i < samples; i++) {
     const r = referral(offset + 100 + i);
     const t = performance.now();
-    await provider.createReferral({ credentials, referral: r });
+    await provider.createReferral({ credentials, referral: r, mayAlreadyExist: false });
     times.push(performance.now() - t);
   }
   return times;
@@ -103,13 +103,7 @@ async function main(): Promise<void> {
     const network = await createNetwork(api, { st: true, hcp: true }, 'latency');
 
     // ---- Baseline: the sandbox's own create round trip, measured now, with the service idle.
-    const settings: ProviderSettings = {
-      serviceTitanAuthUrl: sandbox.url,
-      serviceTitanApiUrl: sandbox.url,
-      serviceTitanAppKey: 'bench-app-key',
-      housecallProApiUrl: sandbox.url,
-      requestTimeoutMs: 15_000,
-    };
+    const settings = { authUrl: sandbox.url, apiUrl: sandbox.url, appKey: 'bench-app-key', requestTimeoutMs: 15_000 };
     const stBaseline = await providerRoundTrip(
       new ServiceTitanProvider(new ServiceTitanClient(settings)),
       { tenantId: '990001', clientId: 'cid.baseline', clientSecret: 'cs.baseline', bookingProviderId: '9' },

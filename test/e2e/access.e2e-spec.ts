@@ -194,12 +194,14 @@ describe('API keys, companies and technicians', () => {
         isActive: true,
         trades: ['electrical'],
         serviceAreaZips: ['78701'],
-        provider: { type: 'servicetitan', configured: true },
+        provider: { type: 'servicetitan', configured: true, connectionId: expect.any(String), status: 'active' },
       });
       expect(JSON.stringify(res.body)).not.toContain(credentials.clientSecret);
-      const [row] = await t.db.query('SELECT provider_credentials FROM companies WHERE id = $1', [res.body.id]);
-      expect(row.provider_credentials).toMatch(/^v1\./);
-      expect(row.provider_credentials).not.toContain(credentials.clientSecret);
+      const [row] = await t.db.query('SELECT credentials FROM connections WHERE id = $1', [
+        res.body.provider.connectionId,
+      ]);
+      expect(row.credentials).toMatch(/^v1\./);
+      expect(row.credentials).not.toContain(credentials.clientSecret);
       const read = await admin.get(`/api/companies/${res.body.id}`);
       expect(JSON.stringify(read.body)).not.toContain(credentials.clientSecret);
     });
@@ -229,7 +231,12 @@ describe('API keys, companies and technicians', () => {
       const hcp = await admin.patch(`/api/companies/${company.id}`, {
         provider: { type: 'housecallpro', credentials: { apiKey: 'k_123' } },
       });
-      expect(hcp.body.provider).toEqual({ type: 'housecallpro', configured: true });
+      expect(hcp.body.provider).toEqual({
+        type: 'housecallpro',
+        configured: true,
+        connectionId: expect.any(String),
+        status: 'active',
+      });
       const none = await admin.patch(`/api/companies/${company.id}`, { provider: null });
       expect(none.body.provider).toBeNull();
       expectProblem(await admin.patch('/api/companies/00000000-0000-4000-8000-000000000000', { isActive: true }), 404);

@@ -26,7 +26,7 @@ describe('Cleanup sweep - archive, expire, rescue', () => {
     routingStatus: string,
   ): Promise<void> {
     await t.db.query(
-      `WITH c AS (INSERT INTO companies (name, provider_type) VALUES ('seed', 'servicetitan') RETURNING id),
+      `WITH c AS (INSERT INTO companies (name) VALUES ('seed') RETURNING id),
             tech AS (INSERT INTO technicians (company_id, first_name, last_name) SELECT id, 'T', 'T' FROM c RETURNING id, company_id),
             j AS (
               INSERT INTO jobs (status, company_id, technician_id, homeowner, address, summary, finished_at, created_at)

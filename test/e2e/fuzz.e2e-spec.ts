@@ -6,7 +6,7 @@ import fc from 'fast-check';
 
 import { QueuesHealthIndicator } from '../../src/health/components.health';
 import { JOB_STATUSES } from '../../src/jobs/job-status';
-import { PROVIDER_TYPES } from '../../src/providers/field-service-provider';
+import { providerCatalog } from '../../src/providers/provider-catalog';
 import { SWEEP_NAMES } from '../../src/queue/queues';
 import { ROUTING_STATUSES } from '../../src/routing/routing-status';
 import { createCompany, createTechnician, jobBody } from '../factories/network.factory';
@@ -294,7 +294,7 @@ const queryValue = fc.oneof(
     '007',
   ),
   fc.integer().map(String),
-  fc.constantFrom(...JOB_STATUSES, ...ROUTING_STATUSES, ...PROVIDER_TYPES, 'OPEN', 'electrical'),
+  fc.constantFrom(...JOB_STATUSES, ...ROUTING_STATUSES, ...providerCatalog.types(), 'OPEN', 'electrical'),
   fc.uuid(),
   fc.uuid().map((u) => u.toUpperCase()),
   { weight: 2, arbitrary: dateText },
@@ -316,7 +316,7 @@ const plausible: Record<string, fc.Arbitrary<string>> = {
   trade: fc.oneof(fc.constantFrom('electrical', 'plumbing', ' Electrical '), unicodeString),
   createdFrom: dateText,
   createdTo: dateText,
-  providerType: fc.constantFrom(...PROVIDER_TYPES),
+  providerType: fc.constantFrom(...providerCatalog.types()),
 };
 
 /** Mostly the endpoint's own parameters, sometimes another endpoint's or anything else. */

@@ -7,7 +7,7 @@ import { AppConfig } from '../../src/config/app-config';
 import { ProviderError } from '../../src/providers/provider-error';
 import { JOB, PRIORITY, QUEUE } from '../../src/queue/queues';
 import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
-import { ProviderRateLimiter } from '../../src/sync/provider-rate-limiter';
+import { ProviderRateLimiter } from '../../src/providers/provider-rate-limiter';
 import { createNetwork, jobBody } from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp, truncateAll } from '../helpers/app';
 import { apiClient } from '../helpers/http';
@@ -99,7 +99,7 @@ describe('ProviderRateLimiter shared by two processes', () => {
       redis.once('ready', resolve);
       redis.once('end', resolve);
     });
-    const config = { rateLimits: { servicetitan: limits, housecallpro: limits } } as unknown as AppConfig;
+    const config = { rateLimitFor: () => limits } as unknown as AppConfig;
     return new ProviderRateLimiter(redis, config, counter(`limited_${redisClients.length}`), failOpen);
   }
 

@@ -70,7 +70,7 @@ export async function flushTestRedis(): Promise<void> {
 /** Removes every row, keeping the schema. */
 export async function truncateAll(db: DataSource): Promise<void> {
   await db.query(
-    `TRUNCATE companies, technicians, jobs, routings, routing_events, api_keys, idempotency_keys,
+    `TRUNCATE companies, technicians, connections, jobs, routings, routing_events, api_keys, idempotency_keys,
               archived_jobs, archived_routings, archived_routing_events RESTART IDENTITY CASCADE`,
   );
 }

@@ -4,7 +4,6 @@ import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
-  IsIn,
   IsNotEmptyObject,
   IsObject,
   IsOptional,
@@ -15,16 +14,19 @@ import {
   ValidateNested,
 } from 'class-validator';
 
+import { CONNECTION_STATUSES, ConnectionStatus } from '../../connections/connection.entity';
 import { IsOptionalNonNull } from '../../common/validation';
-import { PROVIDER_TYPES, ProviderType } from '../../providers/field-service-provider';
+import { ProviderType } from '../../providers/field-service-provider';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const lowerTrimEach = ({ value }: { value: unknown }) =>
   Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v)) : value;
 
+/** The provider types and credential shapes come from the provider catalog (see describeProviders). */
 export class ProviderConfigDto {
-  @ApiProperty({ enum: PROVIDER_TYPES })
-  @IsIn(PROVIDER_TYPES)
+  @ApiProperty({ example: 'servicetitan', description: 'A provider that takes pasted credentials' })
+  @IsString()
+  @Length(1, 50)
   type: ProviderType;
 
   @ApiProperty({
@@ -116,9 +118,13 @@ export class UpdateCompanyDto {
   provider?: ProviderConfigDto | null;
 }
 
+/** The company's current connection (SPEC section 9). */
 export class ProviderSummary {
-  @ApiProperty({ enum: PROVIDER_TYPES }) type: ProviderType;
+  @ApiProperty({ example: 'servicetitan' }) type: ProviderType;
   @ApiProperty({ example: true }) configured: boolean;
+  @ApiProperty({ format: 'uuid' }) connectionId: string;
+  @ApiProperty({ enum: CONNECTION_STATUSES, description: '`invalid` when the provider rejected the credentials' })
+  status: ConnectionStatus;
 }
 
 export class CompanyResponse {

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 
-import { HousecallProCredentials, ProviderCallHooks } from '../field-service-provider';
+import { ProviderCallHooks } from '../field-service-provider';
 import { ProviderError } from '../provider-error';
 import { ProviderRequest, joinUrl, queryString, sendProviderRequest } from '../provider-http';
-import { PROVIDER_SETTINGS } from '../provider-settings';
-import type { ProviderSettings } from '../provider-settings';
+import { providerSettingsToken } from '../provider-definition';
+import type { HousecallProCredentials, HousecallProSettings } from '.';
 import {
   HcpAddress,
   HcpAddressInput,
@@ -27,7 +27,7 @@ interface Call {
 /** Raw HTTP for Housecall Pro: `Authorization: Token <apiKey>` (not Bearer, providers.md 2.1). */
 @Injectable()
 export class HousecallProClient {
-  constructor(@Inject(PROVIDER_SETTINGS) private readonly settings: ProviderSettings) {}
+  constructor(@Inject(providerSettingsToken('housecallpro')) private readonly settings: HousecallProSettings) {}
 
   async searchCustomers(params: Call & { q: string; page: number }): Promise<HcpCustomersPage> {
     const page = await this.api<HcpCustomersPage>(params, {
@@ -79,17 +79,21 @@ export class HousecallProClient {
   }
 
   createJob(params: Call & { job: HcpCreateJobRequest }): Promise<HcpJob> {
-    return this.api<HcpJob>(params, { method: 'POST', path: '/jobs', json: params.job });
+    return this.api<HcpJob>(params, { method: 'POST', path: '/jobs', json: params.job, createsRecord: true });
   }
 
-  private api<T>(call: Call, request: { method: ProviderRequest['method']; path: string; json?: unknown }): Promise<T> {
+  private api<T>(
+    call: Call,
+    request: { method: ProviderRequest['method']; path: string; json?: unknown; createsRecord?: boolean },
+  ): Promise<T> {
     return sendProviderRequest<T>({
       method: request.method,
-      url: joinUrl(this.settings.housecallProApiUrl, request.path),
+      url: joinUrl(this.settings.apiUrl, request.path),
       headers: { Authorization: `Token ${call.credentials.apiKey}` },
       json: request.json,
       timeoutMs: this.settings.requestTimeoutMs,
       hooks: call.hooks,
+      createsRecord: request.createsRecord,
     });
   }
 }

@@ -1,8 +1,8 @@
 import { startSandbox } from '../../sandbox/sandbox';
 import { SandboxControl } from '../../sandbox/sandbox-control.client';
-import { HousecallProCredentials, Referral } from '../field-service-provider';
+import { HousecallProCredentials, HousecallProSettings, housecallProCredentials } from '.';
+import { Referral } from '../field-service-provider';
 import { ProviderError } from '../provider-error';
-import { ProviderSettings } from '../provider-settings';
 import { HousecallProClient } from './housecallpro.client';
 import { HousecallProProvider } from './housecallpro.provider';
 
@@ -38,9 +38,9 @@ async function expectProviderError(promise: Promise<unknown>): Promise<ProviderE
 describe('HousecallProProvider against the sandbox', () => {
   let sandbox: Awaited<ReturnType<typeof startSandbox>>;
   let control: SandboxControl;
-  let settings: ProviderSettings;
+  let settings: HousecallProSettings;
 
-  const newProvider = (overrides: Partial<ProviderSettings> = {}) =>
+  const newProvider = (overrides: Partial<HousecallProSettings> = {}) =>
     new HousecallProProvider(new HousecallProClient({ ...settings, ...overrides }));
   const routes = async () =>
     Object.fromEntries(
@@ -54,7 +54,9 @@ describe('HousecallProProvider against the sandbox', () => {
     const ids: string[] = [];
     for (let i = 0; i < count; i += 25) {
       const batch = Array.from({ length: Math.min(25, count - i) }, (_, k) => i + k);
-      const results = await Promise.all(batch.map((n) => provider.createReferral({ credentials, referral: make(n) })));
+      const results = await Promise.all(
+        batch.map((n) => provider.createReferral({ mayAlreadyExist: true, credentials, referral: make(n) })),
+      );
       ids.push(...results.map((r) => r.externalId));
     }
     return ids;
@@ -63,13 +65,7 @@ describe('HousecallProProvider against the sandbox', () => {
   beforeAll(async () => {
     sandbox = await startSandbox({ port: 0, autoLifecycle: false, autoRegister: false });
     control = new SandboxControl(sandbox.url);
-    settings = {
-      serviceTitanAuthUrl: sandbox.url,
-      serviceTitanApiUrl: sandbox.url,
-      serviceTitanAppKey: 'unused',
-      housecallProApiUrl: sandbox.url,
-      requestTimeoutMs: 5000,
-    };
+    settings = { apiUrl: sandbox.url, requestTimeoutMs: 5000 };
   });
   afterAll(() => sandbox.close());
   beforeEach(async () => {
@@ -77,32 +73,33 @@ describe('HousecallProProvider against the sandbox', () => {
     await control.registerHousecallProCompany(credentials);
   });
 
-  describe('validateCredentials', () => {
-    const provider = new HousecallProProvider(new HousecallProClient({} as ProviderSettings));
-
-    it('returns only the api key', () => {
-      expect(provider.validateCredentials({ apiKey: ' k1 ', other: 'x' })).toEqual({ apiKey: 'k1' });
+  describe('credentials schema', () => {
+    it('keeps the trimmed api key', () => {
+      expect(housecallProCredentials.parse({ apiKey: ' k1 ' })).toEqual({ apiKey: 'k1' });
     });
 
     it.each<[unknown, string]>([
-      [undefined, 'credentials must be an object'],
-      [[], 'credentials must be an object'],
-      [{}, 'credentials.apiKey is required'],
-      [{ apiKey: '' }, 'credentials.apiKey is required'],
-      [{ apiKey: 42 }, 'credentials.apiKey must be a string'],
+      [{}, 'apiKey: is required'],
+      [{ apiKey: '' }, 'apiKey: is required'],
+      [{ apiKey: 42 }, 'apiKey: must be a string'],
+      [{ apiKey: 'k\n1' }, 'apiKey: must not contain control characters'],
     ])('%p', (input, message) => {
-      expect(() => provider.validateCredentials(input)).toThrow(message);
+      const result = housecallProCredentials.safeParse(input);
+      expect(result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+        message,
+      ]);
     });
   });
 
   it('creates customer and tagged job once, and a retry finds the job', async () => {
     const provider = newProvider();
     const first = await provider.createReferral({
+      mayAlreadyExist: true,
       credentials,
       referral: referral(1),
       hooks: { requestId: 'req-hcp-1' },
     });
-    const second = await provider.createReferral({ credentials, referral: referral(1) });
+    const second = await provider.createReferral({ mayAlreadyExist: true, credentials, referral: referral(1) });
 
     expect(first).toEqual({ externalId: expect.stringMatching(/^job_/), created: true });
     expect(second).toEqual({ externalId: first.externalId, created: false });
@@ -142,14 +139,14 @@ describe('HousecallProProvider against the sandbox', () => {
 
   it('reuses an existing customer found by phone, adding the new service address', async () => {
     const provider = newProvider();
-    await provider.createReferral({ credentials, referral: referral(2) });
+    await provider.createReferral({ mayAlreadyExist: true, credentials, referral: referral(2) });
     // Same homeowner, phone written differently, new property.
     const other = referral(2, {
       routingId: 'routing-2b',
       homeowner: { firstName: 'Grace', lastName: 'Hopper2', phone: '+1 512 555 0002', email: null },
       address: { street: '99 Pine Rd', unit: 'Unit 4', city: 'Austin', state: 'TX', zip: '78702', country: 'US' },
     });
-    const created = await provider.createReferral({ credentials, referral: other });
+    const created = await provider.createReferral({ mayAlreadyExist: true, credentials, referral: other });
 
     const records = await control.housecallProRecords();
     expect(records.customers).toHaveLength(1);
@@ -161,18 +158,18 @@ describe('HousecallProProvider against the sandbox', () => {
 
   it('finds a customer by email when the phone matches nobody, and never trusts a fuzzy q hit', async () => {
     const provider = newProvider();
-    await provider.createReferral({ credentials, referral: referral(3) });
+    await provider.createReferral({ mayAlreadyExist: true, credentials, referral: referral(3) });
     // A new phone number: the phone search finds nothing, the email search finds the customer.
     const byEmail = referral(3, {
       routingId: 'routing-3b',
       homeowner: { firstName: 'Grace', lastName: 'Hopper3', phone: '5125559999', email: 'GRACE3@example.com' },
     });
-    await provider.createReferral({ credentials, referral: byEmail });
+    await provider.createReferral({ mayAlreadyExist: true, credentials, referral: byEmail });
     // q is a substring search: "grace3@example.co" hits grace3@example.com, which is someone else.
     const stranger = referral(31, {
       homeowner: { firstName: 'Other', lastName: 'Person', phone: '5125550300', email: 'grace3@example.co' },
     });
-    await provider.createReferral({ credentials, referral: stranger });
+    await provider.createReferral({ mayAlreadyExist: true, credentials, referral: stranger });
 
     const records = await control.housecallProRecords();
     expect(records.customers.map((c) => c.email).sort()).toEqual(['grace3@example.co', 'grace3@example.com']);
@@ -232,22 +229,28 @@ describe('HousecallProProvider against the sandbox', () => {
 
   it('429 with Retry-After is RATE_LIMITED with retryAfterMs; 5xx is TEMPORARY', async () => {
     await control.setFaults('housecallpro', { rateLimitRate: 1, retryAfterSeconds: 3 });
-    const limited = await expectProviderError(newProvider().createReferral({ credentials, referral: referral(1) }));
+    const limited = await expectProviderError(
+      newProvider().createReferral({ mayAlreadyExist: true, credentials, referral: referral(1) }),
+    );
     expect(limited).toMatchObject({ code: 'RATE_LIMITED', retryable: true, retryAfterMs: 3000, httpStatus: 429 });
 
     await control.setFaults('housecallpro', { errorRate: 1, errorStatus: 502 });
-    const failed = await expectProviderError(newProvider().createReferral({ credentials, referral: referral(1) }));
+    const failed = await expectProviderError(
+      newProvider().createReferral({ mayAlreadyExist: true, credentials, referral: referral(1) }),
+    );
     expect(failed).toMatchObject({ code: 'TEMPORARY', retryable: true, httpStatus: 502 });
   });
 
   it('a timeout after the job was created is retryable, and the retry finds the job by its tag', async () => {
     await control.setFaults('housecallpro', { timeoutAfterCreateRate: 1 });
     const hurried = newProvider({ requestTimeoutMs: 300 });
-    const error = await expectProviderError(hurried.createReferral({ credentials, referral: referral(7) }));
+    const error = await expectProviderError(
+      hurried.createReferral({ mayAlreadyExist: true, credentials, referral: referral(7) }),
+    );
     expect(error).toMatchObject({ code: 'TIMEOUT', retryable: true });
 
     await control.clearFaults('housecallpro');
-    const retry = await hurried.createReferral({ credentials, referral: referral(7) });
+    const retry = await hurried.createReferral({ mayAlreadyExist: true, credentials, referral: referral(7) });
     const records = await control.housecallProRecords();
     expect(records.customers).toHaveLength(1);
     expect(records.jobs).toHaveLength(1);
@@ -261,10 +264,12 @@ describe('HousecallProProvider against the sandbox', () => {
       referral(n, { homeowner: referral(0).homeowner, address: referral(0).address });
     const ids: string[] = [];
     for (let n = 0; n < 150; n++)
-      ids.push((await provider.createReferral({ credentials, referral: sameHomeowner(n) })).externalId);
+      ids.push(
+        (await provider.createReferral({ mayAlreadyExist: true, credentials, referral: sameHomeowner(n) })).externalId,
+      );
     await control.resetStats();
 
-    const again = await provider.createReferral({ credentials, referral: sameHomeowner(0) });
+    const again = await provider.createReferral({ mayAlreadyExist: true, credentials, referral: sameHomeowner(0) });
     expect(again).toEqual({ externalId: ids[0], created: false });
     const log = await control.requests({ provider: 'housecallpro' });
     const jobPages = log.filter((r) => r.route === 'GET /jobs').map((r) => new URL(r.path, 'http://x').searchParams);

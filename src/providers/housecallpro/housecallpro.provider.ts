@@ -1,18 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-import { credentialsObject, requiredString } from '../credentials';
 import {
   CreatedReferral,
   FieldServiceProvider,
-  HousecallProCredentials,
   ProviderCallHooks,
-  ProviderCredentials,
   Referral,
   ReferralStatus,
   StatusQuery,
 } from '../field-service-provider';
 import { ProviderError } from '../provider-error';
 import { mapWithConcurrency } from '../provider-http';
+import type { HousecallProCredentials } from '.';
 import { HousecallProClient } from './housecallpro.client';
 import {
   mapJobStatus,
@@ -37,23 +35,18 @@ const CONCURRENCY = 4;
  * field (providers.md 2.2), so the job carries the tag `te-routing-<routingId>` and a retry finds it.
  */
 @Injectable()
-export class HousecallProProvider implements FieldServiceProvider {
-  readonly type = 'housecallpro' as const;
+export class HousecallProProvider implements FieldServiceProvider<HousecallProCredentials> {
   private readonly logger = new Logger(HousecallProProvider.name);
 
   constructor(private readonly client: HousecallProClient) {}
 
-  validateCredentials(credentials: unknown): HousecallProCredentials {
-    const source = credentialsObject(credentials);
-    return { apiKey: requiredString(source, 'apiKey') };
-  }
-
   async createReferral(params: {
-    credentials: ProviderCredentials;
+    credentials: HousecallProCredentials;
     referral: Referral;
+    mayAlreadyExist: boolean;
     hooks?: ProviderCallHooks;
   }): Promise<CreatedReferral> {
-    const call = { credentials: this.validateCredentials(params.credentials), hooks: params.hooks };
+    const call = { credentials: params.credentials, hooks: params.hooks };
     const { referral } = params;
 
     let customer = await this.findCustomer(call, referral);
@@ -66,8 +59,8 @@ export class HousecallProProvider implements FieldServiceProvider {
       (await this.client.addAddress({ ...call, customerId: customer.id, address: toAddressInput(referral.address) }))
         .id;
 
-    // A customer we just created cannot have our job yet; otherwise an earlier attempt may have made it.
-    if (!customerIsNew) {
+    // Only an earlier attempt can have made our job, and never for a customer created just now.
+    if (params.mayAlreadyExist && !customerIsNew) {
       const existing = await this.findTaggedJob(call, customer.id, routingTag(referral.routingId));
       if (existing) return { externalId: existing.id, created: false };
     }
@@ -80,11 +73,11 @@ export class HousecallProProvider implements FieldServiceProvider {
   }
 
   async getStatuses(params: {
-    credentials: ProviderCredentials;
+    credentials: HousecallProCredentials;
     queries: StatusQuery[];
     hooks?: ProviderCallHooks;
   }): Promise<ReferralStatus[]> {
-    const call = { credentials: this.validateCredentials(params.credentials), hooks: params.hooks };
+    const call = { credentials: params.credentials, hooks: params.hooks };
     const jobs = await this.readJobs(call, [...new Set(params.queries.map((q) => q.externalId))]);
 
     const results: ReferralStatus[] = [];

@@ -112,13 +112,7 @@ describe('ServiceTitanClient pagination (stub server)', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    client = new ServiceTitanClient({
-      serviceTitanAuthUrl: url,
-      serviceTitanApiUrl: url,
-      serviceTitanAppKey: 'ak',
-      housecallProApiUrl: url,
-      requestTimeoutMs: 2000,
-    });
+    client = new ServiceTitanClient({ authUrl: url, apiUrl: url, appKey: 'ak', requestTimeoutMs: 2000 });
   });
   afterAll(async () => {
     server.closeAllConnections();

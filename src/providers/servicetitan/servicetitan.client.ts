@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { Inject, Injectable } from '@nestjs/common';
 
-import { ProviderCallHooks, ServiceTitanCredentials } from '../field-service-provider';
+import { ProviderCallHooks } from '../field-service-provider';
 import { ProviderError } from '../provider-error';
 import {
   ProviderRequest,
@@ -12,8 +12,8 @@ import {
   queryString,
   sendProviderRequest,
 } from '../provider-http';
-import { PROVIDER_SETTINGS } from '../provider-settings';
-import type { ProviderSettings } from '../provider-settings';
+import { providerSettingsToken } from '../provider-definition';
+import type { ServiceTitanCredentials, ServiceTitanSettings } from '.';
 import { StBooking, StCreateBookingRequest, StInvoice, StJob, StPage, StTokenResponse } from './servicetitan.types';
 
 // "Perform lookup by multiple IDs (maximum 50)"; 200 ids gets a 400 (providers.md 1.3).
@@ -79,7 +79,7 @@ export class ServiceTitanTokenCache {
 export class ServiceTitanClient {
   private readonly tokens = new ServiceTitanTokenCache();
 
-  constructor(@Inject(PROVIDER_SETTINGS) private readonly settings: ProviderSettings) {}
+  constructor(@Inject(providerSettingsToken('servicetitan')) private readonly settings: ServiceTitanSettings) {}
 
   async findBookingByExternalId(params: {
     credentials: ServiceTitanCredentials;
@@ -105,6 +105,7 @@ export class ServiceTitanClient {
       method: 'POST',
       path: bookingsPath(params.credentials),
       json: params.booking,
+      createsRecord: true,
     });
   }
 
@@ -178,7 +179,7 @@ export class ServiceTitanClient {
   private async api<T>(
     credentials: ServiceTitanCredentials,
     hooks: ProviderCallHooks | undefined,
-    request: { method: ProviderRequest['method']; path: string; json?: unknown },
+    request: { method: ProviderRequest['method']; path: string; json?: unknown; createsRecord?: boolean },
   ): Promise<T> {
     const key = ServiceTitanTokenCache.keyFor(credentials);
     for (let attempt = 1; ; attempt++) {
@@ -186,11 +187,12 @@ export class ServiceTitanClient {
       try {
         return await sendProviderRequest<T>({
           method: request.method,
-          url: joinUrl(this.settings.serviceTitanApiUrl, request.path),
-          headers: { Authorization: `Bearer ${token}`, 'ST-App-Key': this.settings.serviceTitanAppKey },
+          url: joinUrl(this.settings.apiUrl, request.path),
+          headers: { Authorization: `Bearer ${token}`, 'ST-App-Key': this.settings.appKey },
           json: request.json,
           timeoutMs: this.settings.requestTimeoutMs,
           hooks,
+          createsRecord: request.createsRecord,
         });
       } catch (error) {
         if (error instanceof ProviderError && error.httpStatus === 401 && attempt === 1) {
@@ -210,7 +212,7 @@ export class ServiceTitanClient {
     try {
       response = await sendProviderRequest<StTokenResponse>({
         method: 'POST',
-        url: joinUrl(this.settings.serviceTitanAuthUrl, '/connect/token'),
+        url: joinUrl(this.settings.authUrl, '/connect/token'),
         form: {
           grant_type: 'client_credentials',
           client_id: credentials.clientId,

@@ -1,8 +1,8 @@
 import { startSandbox } from '../../sandbox/sandbox';
 import { SandboxControl } from '../../sandbox/sandbox-control.client';
-import { ProviderCallHooks, Referral, ServiceTitanCredentials } from '../field-service-provider';
+import { ServiceTitanCredentials, ServiceTitanSettings, serviceTitanCredentials } from '.';
+import { ProviderCallHooks, Referral } from '../field-service-provider';
 import { ProviderError } from '../provider-error';
-import { ProviderSettings } from '../provider-settings';
 import { ServiceTitanClient } from './servicetitan.client';
 import { ServiceTitanProvider } from './servicetitan.provider';
 
@@ -49,9 +49,9 @@ async function expectProviderError(promise: Promise<unknown>): Promise<ProviderE
 describe('ServiceTitanProvider against the sandbox', () => {
   let sandbox: Awaited<ReturnType<typeof startSandbox>>;
   let control: SandboxControl;
-  let settings: ProviderSettings;
+  let settings: ServiceTitanSettings;
 
-  const newProvider = (overrides: Partial<ProviderSettings> = {}) =>
+  const newProvider = (overrides: Partial<ServiceTitanSettings> = {}) =>
     new ServiceTitanProvider(new ServiceTitanClient({ ...settings, ...overrides }));
   const routeCount = async (route: string) => (await control.stats()).providers.servicetitan.byRoute[route]?.count ?? 0;
   const createMany = async (provider: ServiceTitanProvider, count: number, from = 0) => {
@@ -59,7 +59,7 @@ describe('ServiceTitanProvider against the sandbox', () => {
     for (let i = 0; i < count; i += 25) {
       const batch = Array.from({ length: Math.min(25, count - i) }, (_, k) => from + i + k);
       const results = await Promise.all(
-        batch.map((n) => provider.createReferral({ credentials, referral: referral(n) })),
+        batch.map((n) => provider.createReferral({ mayAlreadyExist: true, credentials, referral: referral(n) })),
       );
       created.push(...results.map((r) => r.externalId));
     }
@@ -69,13 +69,7 @@ describe('ServiceTitanProvider against the sandbox', () => {
   beforeAll(async () => {
     sandbox = await startSandbox({ port: 0, autoLifecycle: false, autoRegister: false });
     control = new SandboxControl(sandbox.url);
-    settings = {
-      serviceTitanAuthUrl: sandbox.url,
-      serviceTitanApiUrl: sandbox.url,
-      serviceTitanAppKey: 'ak1.tradeengage-app',
-      housecallProApiUrl: sandbox.url,
-      requestTimeoutMs: 5000,
-    };
+    settings = { authUrl: sandbox.url, apiUrl: sandbox.url, appKey: 'ak1.tradeengage-app', requestTimeoutMs: 5000 };
   });
   afterAll(() => sandbox.close());
   beforeEach(async () => {
@@ -83,78 +77,89 @@ describe('ServiceTitanProvider against the sandbox', () => {
     await control.registerServiceTitanTenant(credentials);
   });
 
-  describe('validateCredentials', () => {
-    const provider = new ServiceTitanProvider(new ServiceTitanClient({} as ProviderSettings));
+  describe('credentials schema', () => {
+    const issues = (input: unknown) => {
+      const result = serviceTitanCredentials.safeParse(input);
+      return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
 
-    it('accepts numbers for integer ids and returns strings', () => {
+    it('accepts numbers for integer ids and returns trimmed strings', () => {
       expect(
-        provider.validateCredentials({
-          tenantId: 1001,
-          clientId: ' cid ',
-          clientSecret: 's',
-          bookingProviderId: 77,
-          extra: 1,
-        }),
-      ).toEqual({
-        tenantId: '1001',
-        clientId: 'cid',
-        clientSecret: 's',
-        bookingProviderId: '77',
-      });
+        serviceTitanCredentials.parse({ tenantId: 1001, clientId: ' cid ', clientSecret: 's', bookingProviderId: 77 }),
+      ).toEqual({ tenantId: '1001', clientId: 'cid', clientSecret: 's', bookingProviderId: '77' });
     });
 
-    it.each<[string, unknown, string]>([
-      ['not an object', 'secret', 'credentials must be an object'],
-      ['null', null, 'credentials must be an object'],
-      [
-        'missing tenantId',
-        { clientId: 'c', clientSecret: 's', bookingProviderId: '1' },
-        'credentials.tenantId is required',
-      ],
+    it.each<[string, unknown, string[]]>([
+      ['missing tenantId', { clientId: 'c', clientSecret: 's', bookingProviderId: '1' }, ['tenantId: is required']],
       [
         'tenantId not digits',
         { tenantId: 'abc', clientId: 'c', clientSecret: 's', bookingProviderId: '1' },
-        'credentials.tenantId must be an integer string',
+        ['tenantId: must be an integer id (digits only)'],
       ],
       [
         'tenantId fractional',
         { tenantId: 1.5, clientId: 'c', clientSecret: 's', bookingProviderId: '1' },
-        'credentials.tenantId must be an integer',
-      ],
-      [
-        'missing clientId',
-        { tenantId: '1', clientSecret: 's', bookingProviderId: '1' },
-        'credentials.clientId is required',
+        ['tenantId: must be an integer id (digits only)'],
       ],
       [
         'blank clientSecret',
         { tenantId: '1', clientId: 'c', clientSecret: '  ', bookingProviderId: '1' },
-        'credentials.clientSecret is required',
+        ['clientSecret: is required'],
       ],
       [
         'numeric clientSecret',
         { tenantId: '1', clientId: 'c', clientSecret: 5, bookingProviderId: '1' },
-        'credentials.clientSecret must be a string',
+        ['clientSecret: must be a string'],
       ],
       [
-        'bookingProviderId negative',
-        { tenantId: '1', clientId: 'c', clientSecret: 's', bookingProviderId: '-1' },
-        'credentials.bookingProviderId must be an integer string',
+        'a CR/LF in clientId',
+        { tenantId: '1', clientId: 'c\r\nX-Evil: 1', clientSecret: 's', bookingProviderId: '1' },
+        ['clientId: must not contain control characters'],
       ],
-    ])('%s', (_name, input, message) => {
-      expect(() => provider.validateCredentials(input)).toThrow(message);
+      [
+        'everything missing, all at once',
+        {},
+        [
+          'tenantId: is required',
+          'clientId: is required',
+          'clientSecret: is required',
+          'bookingProviderId: is required',
+        ],
+      ],
+      [
+        'an unknown field',
+        { tenantId: '1', clientId: 'c', clientSecret: 's', bookingProviderId: '1', apiKey: 'x' },
+        [': Unrecognized key: "apiKey"'],
+      ],
+    ])('%s', (_name, input, expected) => {
+      expect(issues(input)).toEqual(expected);
     });
 
     it('never echoes the secret in its errors', () => {
-      expect(() =>
-        provider.validateCredentials({
-          tenantId: 'x',
-          clientId: 'c',
-          clientSecret: 'top-secret',
-          bookingProviderId: '1',
-        }),
-      ).toThrow(expect.objectContaining({ message: expect.not.stringContaining('top-secret') }));
+      const input = { tenantId: 'x', clientId: 'c', clientSecret: 'top-secret\u0000', bookingProviderId: '1' };
+      expect(JSON.stringify(issues(input))).not.toContain('top-secret');
     });
+  });
+
+  it('skips the lookup for a routing that never sent a create, and flags the create request', async () => {
+    const provider = newProvider();
+    const flags: boolean[] = [];
+    const hooks: ProviderCallHooks = {
+      beforeRequest: async ({ createsRecord }) => {
+        flags.push(createsRecord);
+      },
+    };
+    const created = await provider.createReferral({
+      credentials,
+      referral: referral(9),
+      mayAlreadyExist: false,
+      hooks,
+    });
+    expect(created.created).toBe(true);
+    expect(await routeCount(BOOKINGS_ROUTE)).toBe(0);
+    expect(await routeCount(CREATE_ROUTE)).toBe(1);
+    // The token request, then the booking create, which is the only request flagged.
+    expect(flags).toEqual([false, true]);
   });
 
   it('creates a booking once and finds it again by externalId', async () => {
@@ -168,8 +173,8 @@ describe('ServiceTitanProvider against the sandbox', () => {
       afterResponse: (info) => events.push(`after:${info.status}`),
     };
 
-    const first = await provider.createReferral({ credentials, referral: referral(1), hooks });
-    const second = await provider.createReferral({ credentials, referral: referral(1), hooks });
+    const first = await provider.createReferral({ mayAlreadyExist: true, credentials, referral: referral(1), hooks });
+    const second = await provider.createReferral({ mayAlreadyExist: true, credentials, referral: referral(1), hooks });
 
     expect(first).toEqual({ externalId: expect.stringMatching(/^\d+$/), created: true });
     expect(second).toEqual({ externalId: first.externalId, created: false });
@@ -295,7 +300,7 @@ describe('ServiceTitanProvider against the sandbox', () => {
     // The sandbox forgets every token it issued; our cached one is now refused.
     await control.reset();
     await control.registerServiceTitanTenant(credentials);
-    const created = await provider.createReferral({ credentials, referral: referral(5) });
+    const created = await provider.createReferral({ mayAlreadyExist: true, credentials, referral: referral(5) });
     expect(created.created).toBe(true);
     const stats = (await control.stats()).providers.servicetitan;
     expect(stats.tokenRequests).toBe(1);
@@ -306,7 +311,11 @@ describe('ServiceTitanProvider against the sandbox', () => {
     const provider = newProvider();
     // The client is valid but not connected to this tenant: every API call answers 401.
     const error = await expectProviderError(
-      provider.createReferral({ credentials: { ...credentials, tenantId: '2002' }, referral: referral(1) }),
+      provider.createReferral({
+        mayAlreadyExist: true,
+        credentials: { ...credentials, tenantId: '2002' },
+        referral: referral(1),
+      }),
     );
     expect(error).toMatchObject({ code: 'AUTH', retryable: false, httpStatus: 401 });
     expect(error.message).not.toContain(credentials.clientSecret);
@@ -364,7 +373,9 @@ describe('ServiceTitanProvider against the sandbox', () => {
   it.each([500, 502, 503])('%d is a retryable TEMPORARY error', async (status) => {
     const provider = newProvider();
     await control.setFaults('servicetitan', { errorRate: 1, errorStatus: status });
-    const error = await expectProviderError(provider.createReferral({ credentials, referral: referral(1) }));
+    const error = await expectProviderError(
+      provider.createReferral({ mayAlreadyExist: true, credentials, referral: referral(1) }),
+    );
     expect(error).toMatchObject({ code: 'TEMPORARY', retryable: true, httpStatus: status });
     expect(error.providerMessage).toContain(`Injected fault: HTTP ${status}`);
   });
@@ -375,16 +386,18 @@ describe('ServiceTitanProvider against the sandbox', () => {
     const statuses: unknown[] = [];
     const error = await expectProviderError(
       hurried.createReferral({
+        mayAlreadyExist: false,
         credentials,
         referral: referral(9),
         hooks: { afterResponse: (info) => statuses.push(info.status) },
       }),
     );
     expect(error).toMatchObject({ code: 'TIMEOUT', retryable: true });
-    expect(statuses).toEqual([200, 200, 'timeout']);
+    // First attempt: the token, then straight to the create (nothing can exist yet), which never answers.
+    expect(statuses).toEqual([200, 'timeout']);
 
     await control.clearFaults('servicetitan');
-    const retry = await hurried.createReferral({ credentials, referral: referral(9) });
+    const retry = await hurried.createReferral({ mayAlreadyExist: true, credentials, referral: referral(9) });
     const records = await control.serviceTitanRecords();
     expect(records.bookings).toHaveLength(1);
     expect(retry).toEqual({ externalId: String(records.bookings[0].id), created: false });

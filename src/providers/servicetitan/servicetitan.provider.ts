@@ -1,17 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-import { credentialsObject, requiredIntegerString, requiredString } from '../credentials';
 import {
   CreatedReferral,
   FieldServiceProvider,
   ProviderCallHooks,
-  ProviderCredentials,
   Referral,
   ReferralStatus,
-  ServiceTitanCredentials,
   StatusQuery,
 } from '../field-service-provider';
 import { mapWithConcurrency } from '../provider-http';
+import type { ServiceTitanCredentials } from '.';
 import { ServiceTitanClient } from './servicetitan.client';
 import { invoiceRevenueCents, mapBookingStatus, toCreateBookingRequest } from './servicetitan.mapper';
 import { StInvoice, StJob } from './servicetitan.types';
@@ -20,33 +18,28 @@ const INVOICE_CONCURRENCY = 4;
 
 /** A referral is a ServiceTitan booking whose externalId is our routing id (providers.md 1.2 A). */
 @Injectable()
-export class ServiceTitanProvider implements FieldServiceProvider {
-  readonly type = 'servicetitan' as const;
+export class ServiceTitanProvider implements FieldServiceProvider<ServiceTitanCredentials> {
   private readonly logger = new Logger(ServiceTitanProvider.name);
 
   constructor(private readonly client: ServiceTitanClient) {}
 
-  validateCredentials(credentials: unknown): ServiceTitanCredentials {
-    const source = credentialsObject(credentials);
-    return {
-      tenantId: requiredIntegerString(source, 'tenantId'),
-      clientId: requiredString(source, 'clientId'),
-      clientSecret: requiredString(source, 'clientSecret'),
-      bookingProviderId: requiredIntegerString(source, 'bookingProviderId'),
-    };
-  }
-
   async createReferral(params: {
-    credentials: ProviderCredentials;
+    credentials: ServiceTitanCredentials;
     referral: Referral;
+    mayAlreadyExist: boolean;
     hooks?: ProviderCallHooks;
   }): Promise<CreatedReferral> {
-    const credentials = this.validateCredentials(params.credentials);
-    const { referral, hooks } = params;
-    // ServiceTitan does not promise to reject a duplicate externalId, so look before every create:
-    // an earlier attempt may have created the booking and then timed out (providers.md 1.2 A).
-    const existing = await this.client.findBookingByExternalId({ credentials, externalId: referral.routingId, hooks });
-    if (existing) return { externalId: String(existing.id), created: false };
+    const { credentials, referral, hooks } = params;
+    // ServiceTitan does not promise to reject a duplicate externalId, so look before creating whenever an earlier
+    // attempt may have created the booking and then timed out (providers.md 1.2 A).
+    if (params.mayAlreadyExist) {
+      const existing = await this.client.findBookingByExternalId({
+        credentials,
+        externalId: referral.routingId,
+        hooks,
+      });
+      if (existing) return { externalId: String(existing.id), created: false };
+    }
     const booking = await this.client.createBooking({ credentials, booking: toCreateBookingRequest(referral), hooks });
     return { externalId: String(booking.id), created: true };
   }
@@ -56,12 +49,11 @@ export class ServiceTitanProvider implements FieldServiceProvider {
    * (plus a token request when the cached token is missing or about to expire).
    */
   async getStatuses(params: {
-    credentials: ProviderCredentials;
+    credentials: ServiceTitanCredentials;
     queries: StatusQuery[];
     hooks?: ProviderCallHooks;
   }): Promise<ReferralStatus[]> {
-    const credentials = this.validateCredentials(params.credentials);
-    const { hooks } = params;
+    const { credentials, hooks } = params;
     // Booking ids are int64; anything else cannot exist at ServiceTitan.
     const bookingIds = [...new Set(params.queries.map((q) => q.externalId).filter((id) => /^\d+$/.test(id)))];
     if (bookingIds.length === 0) return [];

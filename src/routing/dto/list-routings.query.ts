@@ -3,7 +3,8 @@ import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
 
 import { PageQuery } from '../../common/pagination';
-import { PROVIDER_TYPES, ProviderType } from '../../providers/field-service-provider';
+import { ProviderType } from '../../providers/field-service-provider';
+import { IsProviderType } from '../../providers/provider-validation';
 import { ROUTING_STATUSES, RoutingStatus } from '../routing-status';
 
 const lower = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value);
@@ -20,9 +21,9 @@ export class ListRoutingsQuery extends PageQuery {
   @IsUUID()
   companyId?: string;
 
-  @ApiPropertyOptional({ enum: PROVIDER_TYPES })
+  @ApiPropertyOptional({ description: 'A provider type (the OpenAPI document lists them)' })
   @IsOptional()
-  @IsIn(PROVIDER_TYPES)
+  @IsProviderType()
   providerType?: ProviderType;
 
   @ApiPropertyOptional({ format: 'uuid' })

@@ -1,11 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import {
-  PROVIDER_STATUSES,
-  PROVIDER_TYPES,
-  ProviderStatus,
-  ProviderType,
-} from '../../providers/field-service-provider';
+import { PROVIDER_STATUSES, ProviderStatus, ProviderType } from '../../providers/field-service-provider';
 import { ROUTING_EVENT_TYPES, RoutingEventType } from '../routing-event.entity';
 import { ROUTING_STATUSES, RoutingStatus } from '../routing-status';
 
@@ -13,7 +8,14 @@ export class RoutingResponse {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) jobId: string;
   @ApiProperty({ format: 'uuid' }) companyId: string;
-  @ApiProperty({ enum: PROVIDER_TYPES }) providerType: ProviderType;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'The connection the routing was synced through (set at its first sync attempt, then kept)',
+  })
+  connectionId: string | null;
+  @ApiProperty({ example: 'servicetitan' }) providerType: ProviderType;
   @ApiProperty({ enum: ROUTING_STATUSES }) status: RoutingStatus;
   @ApiProperty({
     type: String,

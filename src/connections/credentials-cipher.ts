@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 
 import { AppConfig } from '../config/app-config';
 
-/** AES-256-GCM for provider credentials at rest: `v1.<iv>.<tag>.<ciphertext>` in base64url. */
+/** AES-256-GCM for connection secrets at rest (credentials, tokens): `v1.<iv>.<tag>.<ciphertext>` in base64url. */
 @Injectable()
 export class CredentialsCipher {
   private readonly key: Buffer;
@@ -13,10 +13,11 @@ export class CredentialsCipher {
     this.key = config.credentialsKey;
   }
 
-  encrypt(credentials: object): string {
+  /** Seals any JSON value. */
+  encrypt(value: unknown): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(credentials), 'utf8'), cipher.final()]);
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
     return ['v1', iv, cipher.getAuthTag(), ciphertext]
       .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
       .join('.');

@@ -7,10 +7,10 @@ import Redis from 'ioredis';
 import { Counter } from 'prom-client';
 
 import { AppConfig } from '../config/app-config';
-import { RateLimit } from '../config/env';
 import { METRIC } from '../metrics/metrics';
-import { ProviderType } from '../providers/field-service-provider';
-import { ProviderError } from '../providers/provider-error';
+import { ProviderType } from './field-service-provider';
+import { RateLimit } from './provider-definition';
+import { ProviderError } from './provider-error';
 import { REDIS } from '../redis/redis.module';
 
 /**
@@ -71,7 +71,7 @@ function timeLimitReached(): ProviderError {
   });
 }
 
-/** The shared per-account limit of SPEC section 6: calls wait for their slot instead of failing. */
+/** The shared per-account limit of SPEC section 6 (an account is a connection): calls wait for their slot instead of failing. */
 @Injectable()
 export class ProviderRateLimiter {
   private readonly logger = new Logger(ProviderRateLimiter.name);
@@ -84,7 +84,7 @@ export class ProviderRateLimiter {
   ) {}
 
   limitsFor(provider: ProviderType): RateLimit {
-    return this.config.rateLimits[provider];
+    return this.config.rateLimitFor(provider);
   }
 
   /** Resolves when the account may make one more call (or at `deadline`, after which the caller gives up). */

@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 
-import { PRIORITY, QUEUE, syncJob } from '../queue/queues';
+import { PRIORITY, QUEUE, syncJob } from './queues';
 
 // An enqueue that cannot reach Redis gives up quickly: the routing is already safe in PostgreSQL
 // and the sync sweep will enqueue it, so the API must not hang on a Redis outage.

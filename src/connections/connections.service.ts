@@ -1,0 +1,244 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+
+import { FieldError, NotFoundError, ValidationError } from '../common/errors';
+import { Page, pageQuery, toPage } from '../common/pagination';
+import { AppConfig } from '../config/app-config';
+import { providerCatalog } from '../providers/provider-catalog';
+import { RoutingLifecycle } from '../routing/routing-lifecycle';
+import { Connection } from './connection.entity';
+import { CredentialsCipher } from './credentials-cipher';
+import { ConnectionResponse } from './dto/connection.response';
+
+/** A connection as the sync engine uses it. */
+export interface ConnectionRef {
+  id: string;
+  companyId: string;
+  providerType: string;
+  status: Connection['status'];
+  statusReason: string | null;
+}
+
+// Decrypting per call would cost more than the provider call's bookkeeping; a short cache bounds staleness.
+const CREDENTIALS_CACHE_MS = 30_000;
+
+/** Connections (SPEC section 9): made, replaced and invalidated here; their secrets never leave in clear. */
+@Injectable()
+export class ConnectionsService {
+  private readonly logger = new Logger(ConnectionsService.name);
+  private readonly credentialsCache = new Map<string, { credentials: unknown; until: number }>();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly cipher: CredentialsCipher,
+    private readonly lifecycle: RoutingLifecycle,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Validates what an admin sends as `provider` (`{ type, credentials }`) with the provider's own schema, naming
+   * every bad field at once under `field` (e.g. `provider`).
+   */
+  parseProviderInput(field: string, input: { type: string; credentials: unknown }): object {
+    const definition = providerCatalog.find(input.type);
+    if (!definition) {
+      throw new ValidationError([
+        { field: `${field}.type`, message: `must be one of: ${providerCatalog.types().join(', ')}` },
+      ]);
+    }
+    if (definition.connect !== 'credentials') {
+      throw new ValidationError([
+        {
+          field: `${field}.type`,
+          message: `${definition.displayName} connects through OAuth: POST /api/companies/{id}/connections/${definition.type}/authorize`,
+        },
+      ]);
+    }
+    const result = definition.credentials.safeParse(input.credentials);
+    if (result.success) return result.data;
+    const errors: FieldError[] = result.error.issues
+      .map((issue) => {
+        const path = issue.path.map(String);
+        if (issue.code === 'unrecognized_keys') {
+          return issue.keys.map((key) => ({
+            field: [field, 'credentials', ...path, key].join('.'),
+            message: 'is not a known field',
+          }));
+        }
+        return [{ field: [field, 'credentials', ...path].join('.'), message: issue.message }];
+      })
+      .flat();
+    throw new ValidationError(errors);
+  }
+
+  /**
+   * Makes `credentials` the company's active connection, inside the caller's transaction. The previous active
+   * connection is disabled but keeps serving the routings synced through it. The same provider and credentials
+   * again change nothing.
+   */
+  async connect(
+    m: EntityManager,
+    companyId: string,
+    params: { providerType: string; credentials: object; externalAccountId?: string | null },
+  ): Promise<Connection> {
+    const current = await m
+      .getRepository(Connection)
+      .createQueryBuilder('c')
+      .addSelect('c.credentials')
+      .where('c.companyId = :companyId AND c.status = :status', { companyId, status: 'active' })
+      .setLock('pessimistic_write')
+      .getOne();
+    if (
+      current &&
+      current.providerType === params.providerType &&
+      isDeepStrictEqual(this.cipher.decrypt(current.credentials), params.credentials)
+    ) {
+      return current;
+    }
+    const id = randomUUID();
+    if (current) {
+      // At most one active connection per company (a unique index says so too): the old one steps down first.
+      await m.update(
+        Connection,
+        { id: current.id },
+        { status: 'disabled', statusReason: `replaced by connection ${id}` },
+      );
+    }
+    const connection = await m.save(
+      m.create(Connection, {
+        id,
+        companyId,
+        providerType: params.providerType,
+        status: 'active',
+        statusReason: null,
+        credentials: this.cipher.encrypt(params.credentials),
+        webhookToken: this.cipher.encrypt(newWebhookToken()),
+        externalAccountId: params.externalAccountId ?? null,
+      }),
+    );
+    return connection;
+  }
+
+  /** The company no longer syncs new routings anywhere; routings already synced keep their connection. */
+  async disconnect(m: EntityManager, companyId: string): Promise<void> {
+    await m.update(
+      Connection,
+      { companyId, status: 'active' },
+      { status: 'disabled', statusReason: 'provider removed from the company' },
+    );
+  }
+
+  /** Each company's current connection: the newest one that is not disabled (active, or invalid while current). */
+  async currentFor(m: EntityManager, companyIds: string[]): Promise<Map<string, Connection>> {
+    if (!companyIds.length) return new Map();
+    const rows = await m
+      .getRepository(Connection)
+      .createQueryBuilder('c')
+      .distinctOn(['c.companyId'])
+      .where('c.companyId IN (:...companyIds)', { companyIds })
+      .andWhere("c.status <> 'disabled'")
+      .orderBy('c.companyId')
+      .addOrderBy('c.createdAt', 'DESC')
+      .getMany();
+    return new Map(rows.map((c) => [c.companyId, c]));
+  }
+
+  async list(companyId: string, query: { limit: number; cursor?: string }): Promise<Page<ConnectionResponse>> {
+    const qb = this.db
+      .getRepository(Connection)
+      .createQueryBuilder('c')
+      .addSelect('c.webhookToken')
+      .where('c.companyId = :companyId', { companyId });
+    const page = toPage(await pageQuery(qb, 'c', query).getMany(), query.limit);
+    const ids = page.items.map((c) => c.id);
+    const open: { connection_id: string; n: number }[] = ids.length
+      ? await this.db.query(
+          `SELECT connection_id, count(*)::int AS n FROM routings
+            WHERE connection_id = ANY($1::uuid[]) AND status IN ('syncing', 'synced', 'failed', 'pending')
+            GROUP BY connection_id`,
+          [ids],
+        )
+      : [];
+    const items = await Promise.all(
+      page.items.map(async (c) => ({
+        id: c.id,
+        companyId: c.companyId,
+        providerType: c.providerType,
+        status: c.status,
+        statusReason: c.statusReason,
+        webhookUrl: this.webhookUrl(c, await this.webhookToken(c)),
+        openRoutings: open.find((o) => o.connection_id === c.id)?.n ?? 0,
+        createdAt: c.createdAt,
+        updatedAt: c.updatedAt,
+      })),
+    );
+    return { items, nextCursor: page.nextCursor };
+  }
+
+  async find(connectionId: string): Promise<ConnectionRef> {
+    const connection = await this.db.getRepository(Connection).findOneBy({ id: connectionId });
+    if (!connection) throw new NotFoundError('Connection', connectionId);
+    return connection;
+  }
+
+  /** The connection's decrypted credentials (as stored: the provider's schema checks them on use). */
+  async credentialsOf(connectionId: string): Promise<unknown> {
+    const cached = this.credentialsCache.get(connectionId);
+    if (cached && cached.until > Date.now()) return cached.credentials;
+    const row = await this.db
+      .getRepository(Connection)
+      .createQueryBuilder('c')
+      .select(['c.id', 'c.credentials'])
+      .where('c.id = :connectionId', { connectionId })
+      .getOne();
+    if (!row) throw new NotFoundError('Connection', connectionId);
+    const credentials = this.cipher.decrypt(row.credentials);
+    this.credentialsCache.set(connectionId, { credentials, until: Date.now() + CREDENTIALS_CACHE_MS });
+    return credentials;
+  }
+
+  /**
+   * The provider rejected this connection's credentials for good: it becomes `invalid`, and every routing it still
+   * serves ends `permanently_failed` naming the reason. Returns false when it was invalid already.
+   */
+  async invalidate(connectionId: string, reason: string): Promise<boolean> {
+    this.credentialsCache.delete(connectionId);
+    const failed = await this.db.transaction(async (m) => {
+      const [rows] = (await m.query(
+        `UPDATE connections SET status = 'invalid', status_reason = $2, updated_at = now()
+          WHERE id = $1 AND status <> 'invalid' RETURNING id`,
+        [connectionId, reason],
+      )) as [{ id: string }[], number];
+      if (!rows.length) return null;
+      return this.lifecycle.failConnectionRoutings(m, connectionId, `connection ${connectionId} is invalid: ${reason}`);
+    });
+    if (failed === null) return false;
+    this.logger.warn({ connectionId, reason, routingsFailed: failed }, 'Connection invalidated');
+    return true;
+  }
+
+  /** Per-connection inbound webhook URL (SPEC section 10); the token in it is the connection's secret. */
+  private webhookUrl(connection: Connection, token: string): string {
+    return `${this.config.publicBaseUrl}/api/webhooks/${connection.providerType}/${connection.id}/${token}`;
+  }
+
+  /** Connections moved over from before they existed have no token yet: they get one when first shown. */
+  private async webhookToken(connection: Connection): Promise<string> {
+    if (connection.webhookToken) return this.cipher.decrypt(connection.webhookToken) as string;
+    const token = newWebhookToken();
+    const sealed = this.cipher.encrypt(token);
+    const [rows] = (await this.db.query(
+      `UPDATE connections SET webhook_token = COALESCE(webhook_token, $2) WHERE id = $1 RETURNING webhook_token`,
+      [connection.id, sealed],
+    )) as [{ webhook_token: string }[], number];
+    return this.cipher.decrypt(rows[0].webhook_token) as string;
+  }
+}
+
+function newWebhookToken(): string {
+  return randomBytes(24).toString('base64url');
+}

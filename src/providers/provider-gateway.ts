@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter } from 'prom-client';
+
+import { ConnectionUnusableError, StoredCredentialsError } from '../connections/connection-errors';
+import { ConnectionRef, ConnectionsService } from '../connections/connections.service';
+import { ProviderCallStats } from '../health/provider-call-stats';
+import { METRIC } from '../metrics/metrics';
+import { CreatedReferral, ProviderCallHooks, Referral, ReferralStatus, StatusQuery } from './field-service-provider';
+import { ProviderError } from './provider-error';
+import { ProviderRateLimiter } from './provider-rate-limiter';
+import { ProviderRegistry, RegisteredProvider } from './provider-registry';
+
+/** What one call through the gateway did, for the routing's event timeline. */
+export interface CallTrace {
+  lastHttpStatus: number | null;
+  /** A request that creates the provider's record was sent (or began to be). */
+  createSent: boolean;
+}
+
+interface CallOptions {
+  requestId?: string;
+  /** No provider request starts after this time (the sync job's time limit). */
+  deadline?: number;
+  trace?: CallTrace;
+}
+
+/**
+ * The one way to call a connection's provider, for sync and polling alike: the connection's credentials checked
+ * against the provider's schema, the shared per-connection rate limit, request counting, and what a failure means
+ * for the connection (credentials rejected for good → the connection becomes invalid).
+ */
+@Injectable()
+export class ProviderGateway {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly connections: ConnectionsService,
+    private readonly limiter: ProviderRateLimiter,
+    private readonly stats: ProviderCallStats,
+    @InjectMetric(METRIC.providerRequests) private readonly providerRequests: Counter,
+    @InjectMetric(METRIC.providerRateLimited) private readonly providerRateLimited: Counter,
+  ) {}
+
+  createReferral(
+    connection: ConnectionRef,
+    params: { referral: Referral; mayAlreadyExist: boolean } & CallOptions,
+  ): Promise<CreatedReferral> {
+    return this.call(connection, params, (provider, credentials, hooks) =>
+      provider.strategy.createReferral({
+        credentials,
+        referral: params.referral,
+        mayAlreadyExist: params.mayAlreadyExist,
+        hooks,
+      }),
+    );
+  }
+
+  getStatuses(connection: ConnectionRef, params: { queries: StatusQuery[] } & CallOptions): Promise<ReferralStatus[]> {
+    return this.call(connection, params, (provider, credentials, hooks) =>
+      provider.strategy.getStatuses({ credentials, queries: params.queries, hooks }),
+    );
+  }
+
+  private async call<T>(
+    connection: ConnectionRef,
+    options: CallOptions,
+    work: (provider: RegisteredProvider, credentials: object, hooks: ProviderCallHooks) => Promise<T>,
+  ): Promise<T> {
+    if (connection.status === 'invalid') throw ConnectionUnusableError.invalid(connection.id, connection.statusReason);
+    const provider = this.registry.get(connection.providerType);
+    const parsed = provider.definition.credentials.safeParse(await this.connections.credentialsOf(connection.id));
+    if (!parsed.success) {
+      throw new StoredCredentialsError(connection.id, [
+        ...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(root)')),
+      ]);
+    }
+    try {
+      return await work(provider, parsed.data, this.hooks(connection, options));
+    } catch (error) {
+      if (error instanceof ProviderError && error.code === 'AUTH') {
+        const reason = `${provider.definition.displayName} rejected the credentials (${error.providerMessage})`;
+        await this.connections.invalidate(connection.id, reason);
+        throw ConnectionUnusableError.invalid(connection.id, reason);
+      }
+      throw error;
+    }
+  }
+
+  private hooks(connection: ConnectionRef, options: CallOptions): ProviderCallHooks {
+    const provider = connection.providerType;
+    const { trace } = options;
+    return {
+      requestId: options.requestId,
+      beforeRequest: async ({ createsRecord }) => {
+        await this.limiter.acquire(provider, connection.id, options.deadline);
+        if (createsRecord && trace) trace.createSent = true;
+      },
+      afterResponse: (info) => {
+        this.providerRequests.inc({ provider, status: String(info.status) });
+        this.stats.record(provider, info.status);
+        if (trace && typeof info.status === 'number') trace.lastHttpStatus = info.status;
+        if (info.status === 429) {
+          this.providerRateLimited.inc({ provider });
+          void this.limiter.coolDown(provider, connection.id, info.retryAfterMs ?? 1000);
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,498 @@
+import { randomUUID } from 'node:crypto';
+
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+
+import { ConflictError, NotFoundError } from '../common/errors';
+import type { ConnectionStatus } from '../connections/connection.entity';
+import type { Address, Homeowner } from '../jobs/job.entity';
+import type {
+  CreatedReferral,
+  ProviderStatus,
+  ProviderType,
+  Referral,
+  ReferralStatus,
+} from '../providers/field-service-provider';
+import type { FailureDecision } from '../sync/sync-decision';
+import { refreshJobAggregates } from './job-aggregate';
+import { RoutingEventType } from './routing-event.entity';
+import { RoutingStatus } from './routing-status';
+import { Routing } from './routing.entity';
+
+export interface EventRow {
+  type: RoutingEventType;
+  outcome: string;
+  httpStatus?: number | null;
+  durationMs?: number | null;
+  message?: string | null;
+}
+
+/** One routing's change inside a lifecycle transaction: what every transition records, in one place. */
+export interface RoutingChange {
+  routingId: string;
+  jobId: string;
+  from: RoutingStatus;
+  to: RoutingStatus;
+  events: EventRow[];
+}
+
+/** What one sync attempt holds after claiming its routing: everything the provider call needs. */
+export interface SyncClaim {
+  routingId: string;
+  jobId: string;
+  companyId: string;
+  attempts: number;
+  claimToken: string;
+  /** An earlier attempt may have sent the create (then timed out or died): look the record up first. */
+  mayAlreadyExist: boolean;
+  /** The connection this routing syncs through; null when its company has no active one. */
+  connection: {
+    id: string;
+    companyId: string;
+    providerType: ProviderType;
+    status: ConnectionStatus;
+    statusReason: string | null;
+  } | null;
+  referral: Referral;
+}
+
+export interface AttemptOutcome {
+  httpStatus: number | null;
+  durationMs: number;
+  /** This attempt sent (or began to send) the request that creates the provider's record. */
+  createSent: boolean;
+}
+
+export type SyncOutcome = 'not_claimed' | 'synced' | 'retry_scheduled' | 'permanently_failed' | 'claim_lost';
+
+/** A synced routing as polling reads it. */
+export interface PolledRouting {
+  id: string;
+  jobId: string;
+  externalId: string;
+  providerStatus: ProviderStatus | null;
+  providerStatusRaw: string | null;
+}
+
+// The provider's normalized status decides the routing's own final status.
+const FINAL_ROUTING_STATUS: Partial<Record<ProviderStatus, 'completed' | 'canceled'>> = {
+  completed: 'completed',
+  canceled: 'canceled',
+};
+// A job's status, revenue and completion only move when one of its routings enters or leaves these.
+const JOB_AFFECTING: ReadonlySet<RoutingStatus> = new Set(['completed', 'canceled', 'permanently_failed']);
+
+interface PollUpdateRow {
+  id: string;
+  job_id: string;
+  old_status: ProviderStatus | null;
+  old_raw: string | null;
+  status: RoutingStatus;
+  raw: string;
+  revenue_cents: string | null;
+}
+
+interface ClaimRow {
+  id: string;
+  job_id: string;
+  company_id: string;
+  attempts: number;
+  may_already_exist: boolean;
+  connection_id: string | null;
+  provider_type: string | null;
+  connection_status: ConnectionStatus | null;
+  connection_status_reason: string | null;
+  homeowner: Homeowner;
+  address: Address;
+  summary: string;
+  trade: string | null;
+  referrer_name: string | null;
+}
+
+/**
+ * The routing state machine (SPEC section 3): every status transition, the events it writes and the job
+ * aggregate it updates go through here. Sync, polling, cleanup, the retry endpoint and job creation call it;
+ * nothing else writes `routings.status` or `routing_events`. A sync attempt's writes carry the claim token it
+ * got, so two workers never work one routing and a late answer from a rescued attempt changes nothing.
+ */
+@Injectable()
+export class RoutingLifecycle {
+  private readonly logger = new Logger(RoutingLifecycle.name);
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Job creation: one pending routing per target, in the job's own transaction. */
+  async createRoutings(
+    m: EntityManager,
+    jobId: string,
+    targets: { companyId: string; providerType: ProviderType }[],
+  ): Promise<Routing[]> {
+    if (!targets.length) return [];
+    const routings = await m.save(
+      targets.map((t) =>
+        m.create(Routing, { jobId, companyId: t.companyId, providerType: t.providerType, status: 'pending' }),
+      ),
+    );
+    await this.insertEvents(
+      m,
+      routings.map((r) => ({
+        routingId: r.id,
+        type: 'created' as const,
+        outcome: 'pending',
+        message: `routed to company ${r.companyId}`,
+      })),
+    );
+    return routings;
+  }
+
+  /**
+   * Takes a routing for one sync attempt (pending, or failed and due → syncing) and loads what the attempt needs.
+   * The first claim binds the routing to its company's active connection for good. `create_sent` is set before
+   * the attempt runs, so a worker that dies mid-attempt leaves it set; a failure that provably sent no create
+   * puts it back.
+   */
+  async claim(routingId: string): Promise<SyncClaim | null> {
+    const claimToken = randomUUID();
+    const rows: ClaimRow[] = await this.db.query(
+      `WITH claimed AS (
+         UPDATE routings r
+            SET status = 'syncing', attempts = r.attempts + 1, claim_token = $2, create_sent = true,
+                connection_id = COALESCE(r.connection_id,
+                  (SELECT c.id FROM connections c WHERE c.company_id = r.company_id AND c.status = 'active')),
+                status_changed_at = now(), updated_at = now()
+           FROM routings before
+          WHERE r.id = $1 AND before.id = r.id
+            AND (r.status = 'pending' OR (r.status = 'failed' AND r.next_retry_at <= now()))
+         RETURNING r.id, r.job_id, r.company_id, r.attempts, r.connection_id, before.create_sent AS may_already_exist
+       )
+       SELECT cl.*, c.provider_type, c.status AS connection_status, c.status_reason AS connection_status_reason,
+              j.homeowner, j.address, j.summary, j.trade, referrer.name AS referrer_name
+         FROM claimed cl
+         JOIN jobs j ON j.id = cl.job_id
+         LEFT JOIN companies referrer ON referrer.id = j.company_id
+         LEFT JOIN connections c ON c.id = cl.connection_id`,
+      [routingId, claimToken],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      routingId: row.id,
+      jobId: row.job_id,
+      companyId: row.company_id,
+      attempts: row.attempts,
+      claimToken,
+      mayAlreadyExist: row.may_already_exist,
+      connection:
+        row.connection_id && row.provider_type && row.connection_status
+          ? {
+              id: row.connection_id,
+              companyId: row.company_id,
+              providerType: row.provider_type,
+              status: row.connection_status,
+              statusReason: row.connection_status_reason,
+            }
+          : null,
+      referral: {
+        routingId: row.id,
+        jobId: row.job_id,
+        referringCompanyName: row.referrer_name ?? 'a TradeEngage partner',
+        homeowner: row.homeowner,
+        address: row.address,
+        summary: row.summary,
+        trade: row.trade,
+      },
+    };
+  }
+
+  async recordSynced(claim: SyncClaim, created: CreatedReferral, attempt: AttemptOutcome): Promise<SyncOutcome> {
+    return this.db.transaction(async (m) => {
+      const moved = await this.moveClaimed(
+        m,
+        claim,
+        `status = 'synced', external_id = $3, provider_type = $4, provider_status = 'received', synced_at = now(),
+         next_retry_at = NULL, last_error = NULL`,
+        [created.externalId, claim.connection!.providerType],
+      );
+      if (!moved) return this.claimLost(claim);
+      await this.commit(m, [
+        {
+          routingId: claim.routingId,
+          jobId: claim.jobId,
+          from: 'syncing',
+          to: 'synced',
+          events: [
+            {
+              type: 'sync_attempt',
+              outcome: 'success',
+              httpStatus: attempt.httpStatus,
+              durationMs: attempt.durationMs,
+              message: created.created
+                ? `created ${created.externalId}`
+                : `found existing ${created.externalId} from an earlier attempt`,
+            },
+            { type: 'status_change', outcome: 'synced', message: 'syncing → synced' },
+          ],
+        },
+      ]);
+      return 'synced';
+    });
+  }
+
+  /** A failed attempt: `failed` with its retry time, or `permanently_failed` (SPEC section 1.4). */
+  async recordSyncFailure(
+    claim: SyncClaim,
+    decision: FailureDecision,
+    attempt: AttemptOutcome & { permanentError: boolean },
+  ): Promise<SyncOutcome> {
+    const attemptEvent: EventRow = {
+      type: 'sync_attempt',
+      outcome: attempt.permanentError ? 'permanent_error' : 'retryable_error',
+      httpStatus: attempt.httpStatus,
+      durationMs: attempt.durationMs,
+      message: decision.lastError,
+    };
+    // The claim set create_sent; an attempt that sent no create leaves it as the claim found it.
+    const createSent = claim.mayAlreadyExist || attempt.createSent;
+    return this.db.transaction(async (m) => {
+      if (decision.status === 'failed') {
+        const moved = await this.moveClaimed(
+          m,
+          claim,
+          `status = 'failed', next_retry_at = $3, last_error = $4, attempts = attempts - $5, create_sent = $6`,
+          [decision.nextRetryAt, decision.lastError, decision.countsAsAttempt ? 0 : 1, createSent],
+        );
+        if (!moved) return this.claimLost(claim);
+        await this.commit(m, [
+          {
+            routingId: claim.routingId,
+            jobId: claim.jobId,
+            from: 'syncing',
+            to: 'failed',
+            events: [
+              attemptEvent,
+              {
+                type: 'retry_scheduled',
+                outcome: 'failed',
+                message: `next attempt at ${decision.nextRetryAt.toISOString()}`,
+              },
+            ],
+          },
+        ]);
+        return 'retry_scheduled';
+      }
+      const moved = await this.moveClaimed(
+        m,
+        claim,
+        `status = 'permanently_failed', next_retry_at = NULL, last_error = $3, create_sent = $4`,
+        [decision.lastError, createSent],
+      );
+      if (!moved) return this.claimLost(claim);
+      await this.commit(m, [
+        {
+          routingId: claim.routingId,
+          jobId: claim.jobId,
+          from: 'syncing',
+          to: 'permanently_failed',
+          events: [attemptEvent, { type: 'status_change', outcome: 'permanently_failed', message: decision.lastError }],
+        },
+      ]);
+      return 'permanently_failed';
+    });
+  }
+
+  /**
+   * One poll batch of one connection: provider status, completion and revenue of each routing the provider
+   * returned, in one statement; routings it did not return still count as polled. Returns how many changed.
+   */
+  async recordPollResults(connectionId: string, batch: PolledRouting[], statuses: ReferralStatus[]): Promise<number> {
+    const byRouting = new Map(statuses.map((s) => [s.routingId, s]));
+    const seen = batch.filter((r) => byRouting.has(r.id));
+    return this.db.transaction(async (m) => {
+      const [rows] = (await m.query(
+        `UPDATE routings r
+            SET provider_status = v.status, provider_status_raw = v.raw, completed_at = v.completed_at,
+                revenue_cents = v.revenue_cents, last_polled_at = now(), status = COALESCE(v.final_status, r.status),
+                status_changed_at = CASE WHEN v.final_status IS NOT NULL THEN now() ELSE r.status_changed_at END,
+                updated_at = now()
+           FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::text[])
+                  AS v(id, status, raw, completed_at, revenue_cents, final_status),
+                routings old
+          WHERE r.id = v.id AND old.id = r.id AND r.status = 'synced' AND r.connection_id = $1
+         RETURNING r.id, r.job_id, old.provider_status AS old_status, old.provider_status_raw AS old_raw, r.status,
+                   r.provider_status_raw AS raw, r.revenue_cents`,
+        [
+          connectionId,
+          seen.map((r) => r.id),
+          seen.map((r) => byRouting.get(r.id)!.status),
+          seen.map((r) => byRouting.get(r.id)!.rawStatus),
+          seen.map((r) => byRouting.get(r.id)!.completedAt),
+          seen.map((r) => byRouting.get(r.id)!.revenueCents),
+          seen.map((r) => FINAL_ROUTING_STATUS[byRouting.get(r.id)!.status] ?? null),
+        ],
+      )) as [PollUpdateRow[], number];
+      const unseen = batch.filter((r) => !byRouting.has(r.id)).map((r) => r.id);
+      if (unseen.length) {
+        await m.query(`UPDATE routings SET last_polled_at = now() WHERE id = ANY($1::uuid[]) AND status = 'synced'`, [
+          unseen,
+        ]);
+      }
+      const changes: RoutingChange[] = rows
+        .filter((row) => row.old_status !== byRouting.get(row.id)!.status || row.old_raw !== row.raw)
+        .map((row) => {
+          const events: EventRow[] = [
+            {
+              type: 'poll',
+              outcome: byRouting.get(row.id)!.status,
+              message: `provider status ${row.old_raw ?? 'none'} → ${row.raw}`,
+            },
+          ];
+          if (row.status !== 'synced') {
+            const revenue = row.revenue_cents === null ? '' : ` (revenue ${row.revenue_cents} cents)`;
+            events.push({ type: 'status_change', outcome: row.status, message: `synced → ${row.status}${revenue}` });
+          }
+          return { routingId: row.id, jobId: row.job_id, from: 'synced' as const, to: row.status, events };
+        });
+      await this.commit(m, changes);
+      return changes.length;
+    });
+  }
+
+  /** Routings left in `syncing` by a worker that died go back to `failed`, due now, so they are retried. */
+  async rescueStuck(staleAfterMs: number): Promise<number> {
+    return this.db.transaction(async (m) => {
+      const [rows] = (await m.query(
+        `UPDATE routings SET status = 'failed', next_retry_at = now(), claim_token = NULL,
+                last_error = 'sync attempt abandoned (worker stopped); will retry', status_changed_at = now(), updated_at = now()
+          WHERE status = 'syncing' AND status_changed_at < now() - $1 * interval '1 millisecond'
+          RETURNING id, job_id`,
+        [staleAfterMs],
+      )) as [{ id: string; job_id: string }[], number];
+      await this.commit(
+        m,
+        rows.map((r) => ({
+          routingId: r.id,
+          jobId: r.job_id,
+          from: 'syncing' as const,
+          to: 'failed' as const,
+          events: [
+            {
+              type: 'rescued' as const,
+              outcome: 'failed',
+              message: 'stuck in syncing; returned to failed for a retry',
+            },
+          ],
+        })),
+      );
+      return rows.length;
+    });
+  }
+
+  /**
+   * Admin retry: a failed routing goes back to pending with a fresh attempt budget. A routing whose connection
+   * can no longer serve it (invalid, or disabled before any create was sent) is released from it, so the next
+   * attempt binds to the company's current connection; `create_sent` keeps the lookup-before-create on where an
+   * earlier create may have reached a provider.
+   */
+  async retry(routingId: string): Promise<Routing> {
+    return this.db.transaction(async (m) => {
+      const [rows] = (await m.query(
+        `UPDATE routings r
+            SET status = 'pending', attempts = 0, next_retry_at = NULL, status_changed_at = now(), updated_at = now(),
+                connection_id = CASE WHEN c.status = 'invalid' OR (c.status = 'disabled' AND NOT r.create_sent)
+                                     THEN NULL ELSE r.connection_id END
+           FROM routings old LEFT JOIN connections c ON c.id = old.connection_id
+          WHERE r.id = $1 AND old.id = r.id AND r.status IN ('failed', 'permanently_failed')
+         RETURNING r.id, r.job_id, old.status AS previous`,
+        [routingId],
+      )) as [{ id: string; job_id: string; previous: RoutingStatus }[], number];
+      if (!rows.length) {
+        const current = await m.findOneBy(Routing, { id: routingId });
+        if (!current) throw new NotFoundError('Routing', routingId);
+        throw new ConflictError(
+          `Only failed or permanently_failed routings can be retried; this one is ${current.status}`,
+        );
+      }
+      await this.commit(m, [
+        {
+          routingId,
+          jobId: rows[0].job_id,
+          from: rows[0].previous,
+          to: 'pending',
+          events: [{ type: 'manual_retry', outcome: 'pending', message: 'retried by an admin' }],
+        },
+      ]);
+      return m.findOneByOrFail(Routing, { id: routingId });
+    });
+  }
+
+  /**
+   * A connection became invalid: every routing it still serves ends `permanently_failed` with the reason. A routing
+   * being synced right now keeps its claim; its attempt fails on the same reason when it ends.
+   */
+  async failConnectionRoutings(m: EntityManager, connectionId: string, reason: string): Promise<number> {
+    const [rows] = (await m.query(
+      `UPDATE routings r
+          SET status = 'permanently_failed', next_retry_at = NULL, last_error = $2, status_changed_at = now(),
+              updated_at = now()
+         FROM routings old
+        WHERE r.connection_id = $1 AND old.id = r.id AND r.status IN ('pending', 'failed', 'synced')
+       RETURNING r.id, r.job_id, old.status AS previous`,
+      [connectionId, reason],
+    )) as [{ id: string; job_id: string; previous: RoutingStatus }[], number];
+    await this.commit(
+      m,
+      rows.map((r) => ({
+        routingId: r.id,
+        jobId: r.job_id,
+        from: r.previous,
+        to: 'permanently_failed' as const,
+        events: [{ type: 'status_change' as const, outcome: 'permanently_failed', message: reason }],
+      })),
+    );
+    return rows.length;
+  }
+
+  /** Updates the claimed routing if the claim still holds; false when cleanup reclaimed it meanwhile. */
+  private async moveClaimed(m: EntityManager, claim: SyncClaim, set: string, params: unknown[]): Promise<boolean> {
+    const [, affected] = (await m.query(
+      `UPDATE routings SET ${set}, claim_token = NULL, status_changed_at = now(), updated_at = now()
+        WHERE id = $1 AND status = 'syncing' AND claim_token = $2`,
+      [claim.routingId, claim.claimToken, ...params],
+    )) as [unknown, number];
+    return affected > 0;
+  }
+
+  /** Everything a set of changes records besides the routing rows themselves: their events and the job aggregate. */
+  private async commit(m: EntityManager, changes: RoutingChange[]): Promise<void> {
+    if (!changes.length) return;
+    await this.insertEvents(
+      m,
+      changes.flatMap((c) => c.events.map((e) => ({ routingId: c.routingId, ...e }))),
+    );
+    const jobIds = changes.filter((c) => JOB_AFFECTING.has(c.to) || JOB_AFFECTING.has(c.from)).map((c) => c.jobId);
+    await refreshJobAggregates(m, jobIds);
+  }
+
+  private async insertEvents(m: EntityManager, events: (EventRow & { routingId: string })[]): Promise<void> {
+    if (!events.length) return;
+    await m.query(
+      `INSERT INTO routing_events (routing_id, type, outcome, http_status, duration_ms, message)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[])`,
+      [
+        events.map((e) => e.routingId),
+        events.map((e) => e.type),
+        events.map((e) => e.outcome),
+        events.map((e) => e.httpStatus ?? null),
+        events.map((e) => e.durationMs ?? null),
+        events.map((e) => e.message ?? null),
+      ],
+    );
+  }
+
+  private claimLost(claim: SyncClaim): 'claim_lost' {
+    // Cleanup rescued this routing from a presumed-dead attempt; this late result is dropped.
+    this.logger.warn({ routingId: claim.routingId }, 'Sync result dropped: the routing was reclaimed meanwhile');
+    return 'claim_lost';
+  }
+}
