@@ -70,9 +70,8 @@ export class ProviderGateway {
     const provider = this.registry.get(connection.providerType);
     const parsed = provider.definition.credentials.safeParse(await this.connections.credentialsOf(connection.id));
     if (!parsed.success) {
-      throw new StoredCredentialsError(connection.id, [
-        ...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(root)')),
-      ]);
+      const fields = parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys : [i.path.join('.')]));
+      throw new StoredCredentialsError(connection.id, [...new Set(fields)]);
     }
     try {
       return await work(provider, parsed.data, this.hooks(connection, options));

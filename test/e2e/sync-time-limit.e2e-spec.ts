@@ -24,8 +24,8 @@ describe('Sync attempt time limit', () => {
   afterAll(() => t.close());
 
   it('starts no provider call past the limit; the retry then syncs exactly one booking', async () => {
-    // Token and lookup take 600 ms each: the create would start ~1.2 s after the claim, past the 1 s limit.
-    await sandbox.setFaults('servicetitan', { latencyMs: 600 });
+    // The token takes 1.1 s: the create (a first attempt needs no lookup) would start past the 1 s limit.
+    await sandbox.setFaults('servicetitan', { latencyMs: 1100 });
     const { referrer, technician, targets } = await createNetwork(admin, 1);
     const res = await admin.post(
       '/api/jobs',

@@ -120,10 +120,13 @@ export class UpdateCompanyDto {
 
 /** The company's current connection (SPEC section 9). */
 export class ProviderSummary {
-  @ApiProperty({ example: 'servicetitan' }) type: ProviderType;
+  @ApiProperty({ type: String, example: 'servicetitan' }) type: ProviderType;
   @ApiProperty({ example: true }) configured: boolean;
   @ApiProperty({ format: 'uuid' }) connectionId: string;
-  @ApiProperty({ enum: CONNECTION_STATUSES, description: '`invalid` when the provider rejected the credentials' })
+  @ApiProperty({
+    enum: CONNECTION_STATUSES,
+    description: '`invalid` once the provider refused this connection for good',
+  })
   status: ConnectionStatus;
 }
 

@@ -15,7 +15,7 @@ export class RoutingResponse {
     description: 'The connection the routing was synced through (set at its first sync attempt, then kept)',
   })
   connectionId: string | null;
-  @ApiProperty({ example: 'servicetitan' }) providerType: ProviderType;
+  @ApiProperty({ type: String, example: 'servicetitan' }) providerType: ProviderType;
   @ApiProperty({ enum: ROUTING_STATUSES }) status: RoutingStatus;
   @ApiProperty({
     type: String,
