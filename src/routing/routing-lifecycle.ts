@@ -34,6 +34,8 @@ export interface RoutingChange {
   jobId: string;
   from: RoutingStatus;
   to: RoutingStatus;
+  /** Set when the normalized provider status changed too. */
+  providerStatus?: { from: ProviderStatus | null; to: ProviderStatus };
   events: EventRow[];
 }
 
@@ -221,6 +223,7 @@ export class RoutingLifecycle {
           jobId: claim.jobId,
           from: 'syncing',
           to: 'synced',
+          providerStatus: { from: null, to: 'received' },
           events: [
             {
               type: 'sync_attempt',
@@ -351,7 +354,14 @@ export class RoutingLifecycle {
             const revenue = row.revenue_cents === null ? '' : ` (revenue ${row.revenue_cents} cents)`;
             events.push({ type: 'status_change', outcome: row.status, message: `synced → ${row.status}${revenue}` });
           }
-          return { routingId: row.id, jobId: row.job_id, from: 'synced' as const, to: row.status, events };
+          return {
+            routingId: row.id,
+            jobId: row.job_id,
+            from: 'synced' as const,
+            to: row.status,
+            providerStatus: { from: row.old_status, to: byRouting.get(row.id)!.status },
+            events,
+          };
         });
       await this.commit(m, changes);
       return changes.length;
@@ -463,7 +473,10 @@ export class RoutingLifecycle {
     return affected > 0;
   }
 
-  /** Everything a set of changes records besides the routing rows themselves: their events and the job aggregate. */
+  /**
+   * Everything a set of routing changes records besides the routing rows themselves, in the same transaction:
+   * their events and the aggregates of their jobs. Whatever else must follow a change follows it here.
+   */
   private async commit(m: EntityManager, changes: RoutingChange[]): Promise<void> {
     if (!changes.length) return;
     await this.insertEvents(

@@ -256,7 +256,7 @@ describe('Connections - a company link to a provider account, kept per routing',
       { what: 'a Poll failed log line' },
     );
     expect(pollLine).toMatchObject({ provider: 'servicetitan', companyId: targets[0].id });
-    expect(String(pollLine.reason)).toContain('HTTP 502');
+    expect(String(pollLine!.reason)).toContain('HTTP 502');
     const syncLine = logs.lines.find((l) => l.msg === 'Sync attempt failed' && l.routingId === failing);
     expect(syncLine).toMatchObject({ provider: 'servicetitan', connectionId: synced.connectionId, outcome: 'failed' });
     expect(String(syncLine!.reason)).toContain('HTTP 502');
