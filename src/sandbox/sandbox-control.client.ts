@@ -1,24 +1,30 @@
+import type { SandboxProvider, SandboxRecords } from './providers';
 import type {
   ActiveFaults,
   FaultConfig,
+  LimitConfig,
+  RequestLogEntry,
+  SandboxOptionsUpdate,
+  SandboxRuntimeOptions,
+  SandboxStats,
+} from './sandbox.types';
+import type {
   HcpLifecycleResult,
   HousecallProAction,
   HousecallProCompanyRegistration,
   HousecallProRecords,
-  LimitConfig,
-  RequestLogEntry,
-  SandboxOptionsUpdate,
-  SandboxProvider,
-  SandboxRecords,
-  SandboxRuntimeOptions,
-  SandboxStats,
+} from './housecallpro/types';
+import type {
   ServiceTitanAction,
   ServiceTitanRecords,
   ServiceTitanTenantRegistration,
   StLifecycleResult,
-} from './sandbox.types';
+} from './servicetitan/types';
 
 export type * from './sandbox.types';
+export type * from './servicetitan/types';
+export type * from './housecallpro/types';
+export type { SandboxProvider, SandboxRecords } from './providers';
 
 export class SandboxControlError extends Error {
   constructor(
@@ -58,9 +64,10 @@ export class SandboxControl {
     return this.call('POST', '/servicetitan/tenants', tenant);
   }
 
+  /** keyId is what stats, the request log and records show for this key (never the key itself). */
   registerHousecallProCompany(
     company: HousecallProCompanyRegistration,
-  ): Promise<{ apiKey: string; companyId: string }> {
+  ): Promise<{ apiKey: string; keyId: string; companyId: string }> {
     return this.call('POST', '/housecallpro/companies', company);
   }
 
