@@ -1,9 +1,10 @@
 import { housecallProSandbox } from './housecallpro/housecallpro.sandbox';
+import { jobberSandbox } from './jobber/jobber.sandbox';
 import type { SandboxProviderDefinition } from './sandbox-provider';
 import { serviceTitanSandbox } from './servicetitan/servicetitan.sandbox';
 
 /** Every provider the sandbox serves: one line each. */
-export const SANDBOX_PROVIDERS = [serviceTitanSandbox, housecallProSandbox] as const;
+export const SANDBOX_PROVIDERS = [serviceTitanSandbox, housecallProSandbox, jobberSandbox] as const;
 
 type Registered = (typeof SANDBOX_PROVIDERS)[number];
 

@@ -15,6 +15,16 @@ import type {
   HousecallProRecords,
 } from './housecallpro/types';
 import type {
+  JobberAccountView,
+  JobberAction,
+  JobberApp,
+  JobberAppRegistration,
+  JobberLifecycleResult,
+  JobberRecords,
+  JobberSettings,
+  JobberSettingsUpdate,
+} from './jobber/types';
+import type {
   ServiceTitanAction,
   ServiceTitanRecords,
   ServiceTitanTenantRegistration,
@@ -24,6 +34,7 @@ import type {
 export type * from './sandbox.types';
 export type * from './servicetitan/types';
 export type * from './housecallpro/types';
+export type * from './jobber/types';
 export type { SandboxProvider, SandboxRecords } from './providers';
 
 export class SandboxControlError extends Error {
@@ -157,6 +168,59 @@ export class SandboxControl {
 
   cancelHcpJob(jobId: string): Promise<HcpLifecycleResult> {
     return this.housecallProJobAction(jobId, 'cancel');
+  }
+
+  // ---- Jobber ----
+
+  async jobberRecords(): Promise<JobberRecords> {
+    return (await this.records('jobber')).jobber as JobberRecords;
+  }
+
+  getJobberSettings(): Promise<JobberSettings> {
+    return this.call('GET', '/jobber/settings');
+  }
+
+  /** Token lifetimes, the cost bucket, and how the authorize page answers (approve/deny, which account). */
+  setJobberSettings(update: JobberSettingsUpdate): Promise<JobberSettings> {
+    return this.call('PUT', '/jobber/settings', update);
+  }
+
+  /** Registers (or re-keys) an OAuth app; the sandbox starts with sandbox-jobber-client-id / -secret. */
+  registerJobberApp(app: JobberAppRegistration): Promise<JobberApp> {
+    return this.call('POST', '/jobber/apps', app);
+  }
+
+  createJobberAccount(account: { name?: string } = {}): Promise<JobberAccountView> {
+    return this.call('POST', '/jobber/accounts', account);
+  }
+
+  jobberAccounts(): Promise<JobberAccountView[]> {
+    return this.call('GET', '/jobber/accounts');
+  }
+
+  /** Refresh counts, refresh-token reuses and the cost bucket of one account. */
+  jobberAccount(accountId: string): Promise<JobberAccountView> {
+    return this.call('GET', `/jobber/accounts/${encodeURIComponent(accountId)}`);
+  }
+
+  /** Every access token of the account stops working now. */
+  expireJobberTokens(accountId: string): Promise<{ expired: number }> {
+    return this.call('POST', `/jobber/accounts/${encodeURIComponent(accountId)}/expire-tokens`);
+  }
+
+  /** Revokes every grant (refresh and access tokens) of the account, as an app disconnect. */
+  disconnectJobberAccount(accountId: string): Promise<{ revokedGrants: string[] }> {
+    return this.call('POST', `/jobber/accounts/${encodeURIComponent(accountId)}/disconnect`);
+  }
+
+  /** The account's next `count` mutations answer userErrors with this message. */
+  jobberUserErrors(accountId: string, options: { message?: string; count?: number } = {}): Promise<JobberAccountView> {
+    return this.call('POST', `/jobber/accounts/${encodeURIComponent(accountId)}/user-errors`, options);
+  }
+
+  jobberRequestAction(requestId: string, action: JobberAction, totalCents?: number): Promise<JobberLifecycleResult> {
+    const path = `/jobber/requests/${encodeURIComponent(requestId)}/${action}`;
+    return this.call('POST', path, totalCents === undefined ? {} : { totalCents });
   }
 
   /** Empty object when no faults are set. */
