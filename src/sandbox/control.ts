@@ -4,7 +4,16 @@ import { LifecycleError } from './lifecycle';
 import { applyOptionsUpdate, type SandboxState } from './state';
 
 /** Shared control paths: a provider may not take one of these as its name. */
-export const RESERVED_CONTROL_SEGMENTS = ['reset', 'options', 'records', 'stats', 'requests', 'faults', 'limits'];
+export const RESERVED_CONTROL_SEGMENTS = [
+  'reset',
+  'options',
+  'records',
+  'stats',
+  'requests',
+  'faults',
+  'limits',
+  'webhooks',
+];
 
 export const fail = (ctx: RequestContext, status: number, error: string): void => sendJson(ctx.res, status, { error });
 
@@ -19,6 +28,18 @@ export function controlBody(ctx: RequestContext): Record<string, unknown> | null
   }
   fail(ctx, 400, 'body must be a JSON object');
   return null;
+}
+
+/** A webhook URL from the control API: http(s), or null to unsubscribe; answers 400 itself (undefined). */
+export function webhookUrl(ctx: RequestContext, value: unknown): string | null | undefined {
+  if (value === null) return null;
+  try {
+    if (typeof value === 'string' && /^https?:$/.test(new URL(value).protocol)) return value;
+  } catch {
+    // answered below
+  }
+  fail(ctx, 400, 'url must be an http(s) URL, or null to unsubscribe');
+  return undefined;
 }
 
 export function nonEmpty(v: unknown): v is string | number {
@@ -157,6 +178,51 @@ export function controlRoutes(state: SandboxState): RouteDef[] {
         const limitParam = ctx.url.searchParams.get('limit');
         const limit = limitParam && /^\d+$/.test(limitParam) ? Number(limitParam) : 100;
         sendJson(ctx.res, 200, { requests: state.stats.requests(provider ?? null, limit) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/_sandbox/webhooks/deliveries',
+      handler: (ctx) => {
+        const provider = providerParam(ctx, ctx.url.searchParams.get('provider'));
+        if (provider === null) return;
+        const limitParam = ctx.url.searchParams.get('limit');
+        const limit = limitParam && /^\d+$/.test(limitParam) ? Number(limitParam) : 100;
+        sendJson(ctx.res, 200, { deliveries: state.webhooks.deliveries(provider ?? null, limit) });
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/_sandbox/webhooks/deliveries',
+      handler: (ctx) => {
+        state.webhooks.clearLog();
+        sendJson(ctx.res, 200, { deliveries: [] });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/_sandbox/webhooks/options',
+      handler: (ctx) => sendJson(ctx.res, 200, state.webhooks.options),
+    },
+    {
+      method: 'PUT',
+      path: '/_sandbox/webhooks/options',
+      handler: (ctx) => {
+        const b = controlBody(ctx);
+        if (!b) return;
+        const next = { ...state.webhooks.options };
+        if (b.duplicates !== undefined) {
+          if (typeof b.duplicates !== 'boolean') return fail(ctx, 400, 'duplicates must be a boolean');
+          next.duplicates = b.duplicates;
+        }
+        if (b.timeoutMs !== undefined) {
+          if (!Number.isInteger(b.timeoutMs) || (b.timeoutMs as number) < 1) {
+            return fail(ctx, 400, 'timeoutMs must be a positive integer');
+          }
+          next.timeoutMs = b.timeoutMs as number;
+        }
+        state.webhooks.options = next;
+        sendJson(ctx.res, 200, next);
       },
     },
     ...perProvider(

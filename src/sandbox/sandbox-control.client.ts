@@ -7,6 +7,8 @@ import type {
   SandboxOptionsUpdate,
   SandboxRuntimeOptions,
   SandboxStats,
+  WebhookDelivery,
+  WebhookOptions,
 } from './sandbox.types';
 import type {
   HcpLifecycleResult,
@@ -221,6 +223,55 @@ export class SandboxControl {
   jobberRequestAction(requestId: string, action: JobberAction, totalCents?: number): Promise<JobberLifecycleResult> {
     const path = `/jobber/requests/${encodeURIComponent(requestId)}/${action}`;
     return this.call('POST', path, totalCents === undefined ? {} : { totalCents });
+  }
+
+  // ---- Webhooks the sandbox sends ----
+
+  /** Webhooks of this tenant's changes go to url (null: none). */
+  setServiceTitanWebhook(
+    tenantId: string | number,
+    url: string | null,
+  ): Promise<{ tenantId: string; url: string | null }> {
+    return this.call('PUT', '/servicetitan/webhooks', { tenantId, url });
+  }
+
+  /** Webhooks of this company's changes go to url (null: none); registers the api key if unknown. */
+  setHousecallProWebhook(
+    apiKey: string,
+    url: string | null,
+  ): Promise<{ keyId: string; companyId: string; url: string | null }> {
+    return this.call('PUT', '/housecallpro/webhooks', { apiKey, url });
+  }
+
+  /** The app-level webhook URL of a Jobber app (default the sandbox app); events of every account it is installed on. */
+  setJobberWebhook(
+    url: string | null,
+    clientId?: string,
+  ): Promise<{ clientId: string; appId: string; webhookUrl: string | null }> {
+    return this.call('PUT', '/jobber/webhooks', { url, ...(clientId === undefined ? {} : { clientId }) });
+  }
+
+  getWebhookOptions(): Promise<WebhookOptions> {
+    return this.call('GET', '/webhooks/options');
+  }
+
+  /** duplicates: every webhook is sent twice; timeoutMs: how long a delivery waits for the receiver. */
+  setWebhookOptions(options: Partial<WebhookOptions>): Promise<WebhookOptions> {
+    return this.call('PUT', '/webhooks/options', options);
+  }
+
+  /** Most recent last. */
+  async webhookDeliveries(query: { provider?: SandboxProvider; limit?: number } = {}): Promise<WebhookDelivery[]> {
+    const params = new URLSearchParams();
+    if (query.provider) params.set('provider', query.provider);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const qs = params.toString();
+    const path = `/webhooks/deliveries${qs ? `?${qs}` : ''}`;
+    return (await this.call<{ deliveries: WebhookDelivery[] }>('GET', path)).deliveries;
+  }
+
+  clearWebhookDeliveries(): Promise<unknown> {
+    return this.call('DELETE', '/webhooks/deliveries');
   }
 
   /** Empty object when no faults are set. */

@@ -1,10 +1,11 @@
 import type { RequestContext, RouteDef } from './http';
 import type { AutoMove, AutoPlanOptions } from './lifecycle';
 import type { LimitConfig, SandboxRuntimeOptions } from './sandbox.types';
+import type { OutgoingWebhook } from './webhooks';
 
 /**
  * What the shared plumbing gives one provider's sandbox: the runtime options, its own fault dice, the
- * auto-lifecycle scheduler. A provider never reaches another provider's state.
+ * auto-lifecycle scheduler, the webhook sender. A provider never reaches another provider's state.
  */
 export interface SandboxEnv {
   options(): SandboxRuntimeOptions;
@@ -12,6 +13,8 @@ export interface SandboxEnv {
   shouldTimeoutAfterCreate(): boolean;
   /** Plans the auto-lifecycle moves of a record just created (a no-op while auto-lifecycle is off). */
   planLifecycle(move: AutoMove, options?: AutoPlanOptions): void;
+  /** Sends one of this provider's webhooks, fire-and-forget; the delivery is logged. */
+  sendWebhook(webhook: OutgoingWebhook): void;
 }
 
 /** One provider's sandbox as the server runs it; made anew by `create` on every reset. */

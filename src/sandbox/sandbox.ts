@@ -206,6 +206,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     close() {
       closing ??= new Promise<void>((resolve) => {
         state.close();
+        state.webhooks.abort();
         for (const socket of heldSockets) socket.destroy();
         server.close(() => resolve());
         server.closeAllConnections();

@@ -94,3 +94,24 @@ export interface RequestLogEntry {
   /** Request headers with credentials masked ("Bearer ***"). */
   headers: Record<string, string>;
 }
+
+export interface WebhookOptions {
+  /** Send every webhook twice (providers deliver at least once). */
+  duplicates: boolean;
+  /** A delivery without an answer by then is abandoned and logged as an error. */
+  timeoutMs: number;
+}
+
+export interface WebhookDelivery {
+  seq: number;
+  provider: string;
+  event: string;
+  url: string;
+  /** 2 for the duplicate of a `duplicates` delivery. */
+  attempt: number;
+  at: string;
+  /** The receiver's HTTP status; 'pending' until it answers; 'error' for no answer (see error). */
+  status: number | 'pending' | 'error';
+  error: string | null;
+  durationMs: number | null;
+}

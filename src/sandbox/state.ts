@@ -3,6 +3,7 @@ import { AutoLifecycle } from './lifecycle';
 import type { SandboxProviderDefinition, SandboxProviderInstance } from './sandbox-provider';
 import type { SandboxOptionsUpdate, SandboxRuntimeOptions } from './sandbox.types';
 import { StatsRecorder } from './stats';
+import { WebhookSender } from './webhooks';
 
 export const DEFAULT_COMPLETE_AFTER_MS = 60_000;
 
@@ -19,6 +20,7 @@ export class SandboxState {
   readonly limits = new RateLimiter();
   readonly stats: StatsRecorder;
   readonly lifecycle: AutoLifecycle;
+  readonly webhooks = new WebhookSender();
   /** By provider name, in registration order; the instances are replaced on reset. */
   readonly providers = new Map<string, LiveProvider>();
 
@@ -41,6 +43,7 @@ export class SandboxState {
     this.faults.clear();
     this.limits.clear();
     this.stats.reset();
+    this.webhooks.reset();
     this.createProviders();
   }
 
@@ -58,6 +61,7 @@ export class SandboxState {
         options: () => this.options,
         shouldTimeoutAfterCreate: () => this.faults.shouldTimeoutAfterCreate(name),
         planLifecycle: (move, options) => this.lifecycle.plan(move, options),
+        sendWebhook: (webhook) => this.webhooks.send(name, webhook),
       });
       this.providers.set(name, { definition, instance });
     }

@@ -1,6 +1,5 @@
 import { isJsonContentType, isoNow, isPlainObject, sendJson, type RequestContext, type RouteDef } from '../http';
 import type { SandboxEnv, SandboxProviderInstance } from '../sandbox-provider';
-import { applyHousecallProAction } from './lifecycle';
 import {
   HousecallProStore,
   hcpId,
@@ -147,7 +146,11 @@ export const HOUSECALLPRO_PATH = /^\/(customers|jobs|tags|lead_sources)(\/|$)/;
 
 type HousecallProApi = Pick<SandboxProviderInstance, 'routes' | 'authenticate' | 'sendError'>;
 
-export function housecallProApi(store: HousecallProStore, env: SandboxEnv): HousecallProApi {
+export function housecallProApi(
+  store: HousecallProStore,
+  env: SandboxEnv,
+  hooks: { onJobCreated(jobId: string): void },
+): HousecallProApi {
   /** The authenticated company: ctx.account is its api key id. */
   const company = (ctx: RequestContext): HcpCompany => store.getByKeyId(ctx.account as string) as HcpCompany;
 
@@ -434,7 +437,7 @@ export function housecallProApi(store: HousecallProStore, env: SandboxEnv): Hous
         c.jobs.set(job.id, job);
         job.tags.forEach((t) => addNamed(c.tags, t, 'tag'));
         addNamed(c.leadSources, job.lead_source, 'ls');
-        env.planLifecycle((step, totalCents) => applyHousecallProAction(store, job.id, step, totalCents));
+        hooks.onJobCreated(job.id);
         if (env.shouldTimeoutAfterCreate()) return ctx.hold();
         sendJson(ctx.res, 201, toHcpJobResponse(c, job));
       },

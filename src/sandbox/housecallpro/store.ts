@@ -50,6 +50,8 @@ export interface HcpCompany {
   apiKey: string;
   keyId: string;
   autoRegistered: boolean;
+  /** Set through the control API; Housecall Pro subscribes webhooks per company. */
+  webhookUrl: string | null;
   companyId: string;
   companyName: string;
   customers: Map<string, HcpCustomer>;
@@ -76,6 +78,7 @@ export class HousecallProStore {
       apiKey,
       keyId: apiKeyId(apiKey),
       autoRegistered,
+      webhookUrl: null,
       companyId: randomUUID(),
       companyName: `Sandbox Company ${this.companies.size + 1}`,
       customers: new Map(),
@@ -122,6 +125,7 @@ export class HousecallProStore {
         keyId: c.keyId,
         companyId: c.companyId,
         autoRegistered: c.autoRegistered,
+        webhookUrl: c.webhookUrl,
       })),
       customers: companies.flatMap((c) =>
         [...c.customers.values()].map((cus) => ({ ...toCustomerResponse(c, cus), keyId: c.keyId })),

@@ -111,7 +111,7 @@ export type HcpJobRecord = HcpJobResponse & {
 export type HcpInvoiceRecord = HcpInvoiceResponse & { keyId: string };
 
 export interface HousecallProRecords {
-  companies: { keyId: string; companyId: string; autoRegistered: boolean }[];
+  companies: { keyId: string; companyId: string; autoRegistered: boolean; webhookUrl: string | null }[];
   customers: HcpCustomerRecord[];
   jobs: HcpJobRecord[];
   invoices: HcpInvoiceRecord[];

@@ -1,9 +1,11 @@
-import { controlBody, fail, lifecycleMove, nonEmpty } from '../control';
+import { createHmac } from 'node:crypto';
+
+import { controlBody, fail, lifecycleMove, nonEmpty, webhookUrl } from '../control';
 import { isPlainObject, sendJson, type RequestContext, type RouteDef } from '../http';
 import { defineSandboxProvider, type SandboxEnv } from '../sandbox-provider';
 import { JOBBER_PATH, jobberApi } from './api';
 import { applyJobberAction, type JobberChange } from './lifecycle';
-import { JobberStore, type Account } from './store';
+import { DEFAULT_CLIENT_ID, JobberStore, type Account } from './store';
 import { JOBBER_ACTIONS, type JobberAction, type JobberRecords, type JobberSettings } from './types';
 
 /** Applies a settings update; returns an error message when it is invalid. */
@@ -35,8 +37,44 @@ function applySettings(current: JobberSettings, update: Record<string, unknown>)
   return next;
 }
 
+/**
+ * Sends a change to every app installed on the account that has a webhook URL: Jobber's payload
+ * (providers.md 3.6) signed with X-Jobber-Hmac-SHA256 = base64(HMAC-SHA256(app client secret, raw body)).
+ */
+function announce(
+  store: JobberStore,
+  env: SandboxEnv,
+  changes: JobberChange[],
+  apps = (c: JobberChange) => store.appsOf(c.accountId),
+): void {
+  for (const change of changes) {
+    for (const app of apps(change)) {
+      if (!app.webhookUrl) continue;
+      const body = JSON.stringify({
+        data: {
+          webHookEvent: {
+            topic: change.topic,
+            appId: app.appId,
+            accountId: change.accountId,
+            itemId: change.itemId,
+            occurredAt: new Date().toISOString(),
+          },
+        },
+      });
+      const signature = createHmac('sha256', app.secret).update(body).digest('base64');
+      env.sendWebhook({
+        url: app.webhookUrl,
+        event: change.topic,
+        body,
+        headers: { 'X-Jobber-Hmac-SHA256': signature },
+      });
+    }
+  }
+}
+
 function controlRoutes(
   store: JobberStore,
+  env: SandboxEnv,
   move: (requestId: string, action: JobberAction, cents?: number) => unknown,
 ): RouteDef[] {
   const withAccount = (ctx: RequestContext, fn: (account: Account) => void) => {
@@ -70,6 +108,21 @@ function controlRoutes(
         if (!nonEmpty(b.clientId) || !nonEmpty(b.clientSecret))
           return fail(ctx, 400, 'clientId and clientSecret are required');
         sendJson(ctx.res, 201, store.registerApp(String(b.clientId), String(b.clientSecret)));
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/webhooks',
+      handler: (ctx) => {
+        const b = controlBody(ctx);
+        if (!b) return;
+        const clientId = b.clientId === undefined ? DEFAULT_CLIENT_ID : String(b.clientId);
+        const app = store.apps.get(clientId);
+        if (!app) return fail(ctx, 404, `app ${clientId} not found`);
+        const url = webhookUrl(ctx, b.url);
+        if (url === undefined) return;
+        app.webhookUrl = url;
+        sendJson(ctx.res, 200, { clientId, appId: app.appId, webhookUrl: url });
       },
     },
     {
@@ -112,6 +165,9 @@ function controlRoutes(
       handler: (ctx) =>
         withAccount(ctx, (a) => {
           const revoked = store.revokeGrants(a.id);
+          const apps = [...new Set(revoked.map((g) => g.clientId))].map((id) => store.apps.get(id));
+          const disconnect = { topic: 'APP_DISCONNECT', accountId: a.id, itemId: a.id };
+          announce(store, env, [disconnect], () => apps.filter((app) => app !== undefined));
           sendJson(ctx.res, 200, { revokedGrants: revoked.map((g) => g.grantId) });
         }),
     },
@@ -154,7 +210,9 @@ export const jobberSandbox = defineSandboxProvider({
     const store = new JobberStore();
     const move = (requestId: string, action: JobberAction, cents?: number) => {
       const changes: JobberChange[] = [];
-      return applyJobberAction(store, requestId, action, cents, changes);
+      const result = applyJobberAction(store, requestId, action, cents, changes);
+      announce(store, env, changes);
+      return result;
     };
     const autoMoves = { schedule: 'convert', start: 'start', complete: 'complete', cancel: 'archive' } as const;
     return {
@@ -162,7 +220,7 @@ export const jobberSandbox = defineSandboxProvider({
         onRequestCreated: (request) =>
           env.planLifecycle((step, cents) => move(request.id, autoMoves[step], cents), { cancelFirst: true }),
       }),
-      controlRoutes: controlRoutes(store, move),
+      controlRoutes: controlRoutes(store, env, move),
       records: (): JobberRecords => store.records(),
     };
   },

@@ -39,6 +39,8 @@ interface App {
   clientId: string;
   secret: string;
   appId: string;
+  /** App-level webhook URL (Jobber configures webhooks per app). */
+  webhookUrl: string | null;
 }
 
 interface Grant {
@@ -123,9 +125,22 @@ export class JobberStore {
 
   registerApp(clientId: string, secret: string): JobberApp {
     const existing = this.apps.get(clientId);
-    const app = { clientId, secret, appId: existing?.appId ?? this.nextId('Application') };
+    const app = {
+      clientId,
+      secret,
+      appId: existing?.appId ?? this.nextId('Application'),
+      webhookUrl: existing?.webhookUrl ?? null,
+    };
     this.apps.set(clientId, app);
-    return { clientId, appId: app.appId };
+    return { clientId, appId: app.appId, webhookUrl: app.webhookUrl };
+  }
+
+  /** Apps installed on the account: those holding a grant that is not revoked. */
+  appsOf(accountId: string): App[] {
+    const ids = new Set(
+      [...this.grants.values()].filter((g) => g.accountId === accountId && !g.revoked).map((g) => g.clientId),
+    );
+    return [...ids].map((id) => this.apps.get(id) as App);
   }
 
   checkApp(clientId: string | null, secret: string | null): App | null {
@@ -320,7 +335,7 @@ export class JobberStore {
 
   records(): JobberRecords {
     return {
-      apps: [...this.apps.values()].map(({ clientId, appId }) => ({ clientId, appId })),
+      apps: [...this.apps.values()].map(({ clientId, appId, webhookUrl }) => ({ clientId, appId, webhookUrl })),
       accounts: [...this.accounts.values()].map((a) => this.accountView(a)),
       clients: [...this.clients.values()].map((c) => structuredClone(c)),
       properties: [...this.properties.values()].map((p) => structuredClone(p)),

@@ -37,6 +37,7 @@ export interface JobberApp {
   clientId: string;
   /** Jobber's webhook appId: the EncodedId of the application. */
   appId: string;
+  webhookUrl: string | null;
 }
 
 /** One authorization (an OAuth connect) of an app to an account: its rotating refresh-token chain. */

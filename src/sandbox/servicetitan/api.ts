@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 
 import { isJsonContentType, isoNow, isPlainObject, sendJson, type RequestContext, type RouteDef } from '../http';
 import type { SandboxEnv, SandboxProviderInstance } from '../sandbox-provider';
-import { applyServiceTitanAction } from './lifecycle';
 import { ServiceTitanStore, toBookingResponse, toInvoiceResponse, toJobResponse, type StBooking } from './store';
 import type { StAddress, StApiErrorResponse, StContact, StInvoiceRecord, StJobRecord, StPage } from './types';
 
@@ -326,7 +325,11 @@ export const SERVICETITAN_PATH = /^\/(connect\/token$|[\w-]+\/v2\/tenant\/)/;
 
 type ServiceTitanApi = Pick<SandboxProviderInstance, 'routes' | 'authenticate' | 'sendError'>;
 
-export function serviceTitanApi(store: ServiceTitanStore, env: SandboxEnv): ServiceTitanApi {
+export function serviceTitanApi(
+  store: ServiceTitanStore,
+  env: SandboxEnv,
+  hooks: { onBookingCreated(bookingId: number): void },
+): ServiceTitanApi {
   /** Reads the JSON body; answers 400/415 itself and returns null when unusable. */
   function jsonBody(ctx: RequestContext): Record<string, unknown> | null {
     if (!isJsonContentType(ctx.req)) {
@@ -497,7 +500,7 @@ export function serviceTitanApi(store: ServiceTitanStore, env: SandboxEnv): Serv
           modifiedOn: now,
         };
         store.bookings.set(booking.id, booking);
-        env.planLifecycle((step, totalCents) => applyServiceTitanAction(store, booking.id, step, totalCents));
+        hooks.onBookingCreated(booking.id);
         if (env.shouldTimeoutAfterCreate()) return ctx.hold();
         sendJson(ctx.res, 200, toBookingResponse(booking));
       },

@@ -38,6 +38,8 @@ export class ServiceTitanStore {
   readonly bookings = new Map<number, StBooking>();
   readonly jobs = new Map<number, StJobRecord>();
   readonly invoices = new Map<number, StInvoiceRecord>();
+  /** Webhook URL per tenant (set through the control API). */
+  readonly webhookUrls = new Map<string, string>();
   private readonly clients = new Map<string, StClient>();
   /** Explicitly registered tenants and the booking provider ids they accept. */
   private readonly tenants = new Map<string, Set<string>>();
