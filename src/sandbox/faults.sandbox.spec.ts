@@ -1,3 +1,4 @@
+import { apiKeyId } from './housecallpro/store';
 import { startSandbox, type RunningSandbox } from './sandbox';
 import { SandboxControl } from './sandbox-control.client';
 
@@ -152,7 +153,7 @@ describe('sandbox: faults, limits, control', () => {
     expect((await hcp('/tags', {}, 'key-b')).status).toBe(200);
     const stats = await control.stats();
     expect(stats.rateLimited).toBe(3);
-    expect(stats.providers.housecallpro.byAccount).toEqual({ 'key-a': 6, 'key-b': 1 });
+    expect(stats.providers.housecallpro.byAccount).toEqual({ [apiKeyId('key-a')]: 6, [apiKeyId('key-b')]: 1 });
 
     await new Promise((r) => setTimeout(r, 1050));
     expect((await hcp('/tags')).status).toBe(200);
@@ -166,12 +167,59 @@ describe('sandbox: faults, limits, control', () => {
     expect([await get('5'), await get('5'), await get('5'), await get('6')]).toEqual([200, 200, 429, 200]);
   });
 
-  it('masks credentials in the request log', async () => {
+  it('masks credentials in the request log and names the api key by its id', async () => {
     await hcp('/jobs', {}, 'super-secret-key');
+    const { keyId } = await control.registerHousecallProCompany({ apiKey: 'super-secret-key' });
+    expect(keyId).toMatch(/^hcpk_[0-9a-f]{12}$/);
     const [entry] = await control.requests({ provider: 'housecallpro', limit: 1 });
-    expect(entry).toMatchObject({ method: 'GET', route: 'GET /jobs', status: 200, account: 'super-secret-key' });
+    expect(entry).toMatchObject({ method: 'GET', route: 'GET /jobs', status: 200, account: keyId, credential: keyId });
     expect(entry.headers.authorization).toBe('Token ***');
-    expect(JSON.stringify(entry.headers)).not.toContain('super-secret-key');
+    expect(JSON.stringify(await control.requests())).not.toContain('super-secret-key');
+    expect(JSON.stringify(await control.stats())).not.toContain('super-secret-key');
+    expect(JSON.stringify(await control.records())).not.toContain('super-secret-key');
+  });
+
+  it('shows which ServiceTitan tenant and client each call used', async () => {
+    const tokenFor = async (clientId: string) => {
+      const res = await fetch(`${sandbox.url}/connect/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `grant_type=client_credentials&client_id=${clientId}&client_secret=s-${clientId}`,
+      });
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+    await control.registerServiceTitanTenant({
+      tenantId: 5,
+      clientId: 'old-client',
+      clientSecret: 's-old-client',
+      bookingProviderId: 9,
+    });
+    await control.registerServiceTitanTenant({
+      tenantId: 5,
+      clientId: 'new-client',
+      clientSecret: 's-new-client',
+      bookingProviderId: 9,
+    });
+    for (const [clientId, calls] of [
+      ['old-client', 2],
+      ['new-client', 1],
+    ] as const) {
+      const token = await tokenFor(clientId);
+      for (let i = 0; i < calls; i++) {
+        await fetch(`${sandbox.url}/jpm/v2/tenant/5/jobs`, {
+          headers: { Authorization: `Bearer ${token}`, 'ST-App-Key': 'app' },
+        });
+      }
+    }
+    const stats = (await control.stats()).providers.servicetitan;
+    expect(stats.byAccount).toEqual({ '5': 3 });
+    expect(stats.byCredential).toEqual({ 'old-client': 2, 'new-client': 1 });
+    const log = await control.requests({ provider: 'servicetitan' });
+    expect(log.filter((e) => e.route === 'GET /jpm/v2/tenant/{tenant}/jobs').map((e) => e.credential)).toEqual([
+      'old-client',
+      'old-client',
+      'new-client',
+    ]);
   });
 
   it('auto-lifecycle moves new records to completion with revenue', async () => {

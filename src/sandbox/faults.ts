@@ -1,4 +1,4 @@
-import type { ActiveFaults, FaultConfig, LimitConfig, SandboxProvider } from './sandbox.types';
+import type { ActiveFaults, FaultConfig, LimitConfig } from './sandbox.types';
 
 type Rng = () => number;
 
@@ -63,22 +63,22 @@ export type InjectedFault =
   | { kind: 'error'; status: number; retryAfterSeconds: number | null };
 
 export class FaultInjector {
-  private readonly faults = new Map<SandboxProvider, { config: ActiveFaults; rng: Rng }>();
+  private readonly faults = new Map<string, { config: ActiveFaults; rng: Rng }>();
 
-  set(provider: SandboxProvider, config: ActiveFaults): void {
+  set(provider: string, config: ActiveFaults): void {
     this.faults.set(provider, { config, rng: config.seed === null ? Math.random : seededRng(config.seed) });
   }
 
-  clear(provider?: SandboxProvider): void {
+  clear(provider?: string): void {
     if (provider) this.faults.delete(provider);
     else this.faults.clear();
   }
 
-  get(provider: SandboxProvider): ActiveFaults | null {
+  get(provider: string): ActiveFaults | null {
     return this.faults.get(provider)?.config ?? null;
   }
 
-  latencyMs(provider: SandboxProvider): number {
+  latencyMs(provider: string): number {
     const f = this.faults.get(provider);
     if (!f) return 0;
     const { min, max } = f.config.latencyMs;
@@ -86,7 +86,7 @@ export class FaultInjector {
   }
 
   /** Rolled once per API call, after auth and the real per-account limits. */
-  roll(provider: SandboxProvider): InjectedFault | null {
+  roll(provider: string): InjectedFault | null {
     const f = this.faults.get(provider);
     if (!f) return null;
     if (f.config.rateLimitRate > 0 && f.rng() < f.config.rateLimitRate) {
@@ -98,7 +98,7 @@ export class FaultInjector {
     return null;
   }
 
-  shouldTimeoutAfterCreate(provider: SandboxProvider): boolean {
+  shouldTimeoutAfterCreate(provider: string): boolean {
     const f = this.faults.get(provider);
     return !!f && f.config.timeoutAfterCreateRate > 0 && f.rng() < f.config.timeoutAfterCreateRate;
   }
@@ -111,21 +111,35 @@ export function resolveLimits(input: unknown): LimitConfig | string {
     const v = c[key];
     if (v !== undefined && v !== null && !(Number.isInteger(v) && v > 0)) return `${key} must be a positive integer`;
   }
-  if (!c.perSecond && !c.perMinute) return 'give perSecond and/or perMinute';
-  return { ...(c.perSecond ? { perSecond: c.perSecond } : {}), ...(c.perMinute ? { perMinute: c.perMinute } : {}) };
+  const w = c.window;
+  if (w !== undefined && w !== null) {
+    const valid =
+      typeof w === 'object' &&
+      Number.isInteger(w.requests) &&
+      w.requests > 0 &&
+      Number.isInteger(w.seconds) &&
+      w.seconds > 0;
+    if (!valid) return 'window must be { requests, seconds } with positive integers';
+  }
+  if (!c.perSecond && !c.perMinute && !w) return 'give perSecond, perMinute and/or window';
+  return {
+    ...(c.perSecond ? { perSecond: c.perSecond } : {}),
+    ...(c.perMinute ? { perMinute: c.perMinute } : {}),
+    ...(w ? { window: { requests: w.requests, seconds: w.seconds } } : {}),
+  };
 }
 
 /** Sliding-window log per account; only admitted requests enter the window. */
 export class RateLimiter {
-  private readonly limits = new Map<SandboxProvider, LimitConfig>();
+  private readonly limits = new Map<string, LimitConfig>();
   private readonly windows = new Map<string, number[]>();
 
-  set(provider: SandboxProvider, limits: LimitConfig): void {
+  set(provider: string, limits: LimitConfig): void {
     this.limits.set(provider, limits);
     this.clearWindows(provider);
   }
 
-  clear(provider?: SandboxProvider): void {
+  clear(provider?: string): void {
     if (provider) {
       this.limits.delete(provider);
       this.clearWindows(provider);
@@ -135,21 +149,23 @@ export class RateLimiter {
     }
   }
 
-  get(provider: SandboxProvider): LimitConfig | null {
+  get(provider: string): LimitConfig | null {
     return this.limits.get(provider) ?? null;
   }
 
   /** Returns null when admitted, else the milliseconds until a slot frees up. */
-  check(provider: SandboxProvider, account: string, now = Date.now()): number | null {
+  check(provider: string, account: string, now = Date.now()): number | null {
     const limits = this.limits.get(provider);
     if (!limits) return null;
-    const key = `${provider}\u0000${account}`;
-    const log = (this.windows.get(key) ?? []).filter((t) => t > now - 60_000);
-    let waitMs = 0;
     const windows: [number | undefined, number][] = [
       [limits.perSecond, 1000],
       [limits.perMinute, 60_000],
+      [limits.window?.requests, (limits.window?.seconds ?? 0) * 1000],
     ];
+    const longest = Math.max(...windows.map(([max, span]) => (max ? span : 0)));
+    const key = `${provider}\u0000${account}`;
+    const log = (this.windows.get(key) ?? []).filter((t) => t > now - longest);
+    let waitMs = 0;
     for (const [max, span] of windows) {
       if (!max) continue;
       const inWindow = log.filter((t) => t > now - span);
@@ -164,7 +180,7 @@ export class RateLimiter {
     return null;
   }
 
-  private clearWindows(provider: SandboxProvider): void {
+  private clearWindows(provider: string): void {
     for (const key of this.windows.keys()) if (key.startsWith(`${provider}\u0000`)) this.windows.delete(key);
   }
 }

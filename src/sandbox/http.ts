@@ -11,10 +11,10 @@ export interface RequestContext {
   url: URL;
   params: Record<string, string>;
   rawBody: string;
-  /** Provider account the call was authenticated as (ServiceTitan tenant id / Housecall Pro api key). */
+  /** Provider account the call was authenticated as; rate limits and stats count per account. */
   account: string | null;
-  /** ServiceTitan ST-App-Key of the call. */
-  appKey: string | null;
+  /** Non-secret id of the credential the call used (a client id, an api key id, an OAuth grant id). */
+  credential: string | null;
   /** Keep the request open without ever answering (timeout-after-create fault). */
   hold(): void;
 }
@@ -26,7 +26,7 @@ export interface RouteDef {
   /** Template such as /jobs/{id}; also the route's name in stats. */
   path: string;
   handler: Handler;
-  /** Served without provider auth, rate limits and injected errors (the token endpoint). */
+  /** Served without provider auth, rate limits and injected errors (token and OAuth endpoints). */
   public?: boolean;
 }
 
@@ -140,4 +140,11 @@ export function centsToDecimalString(cents: number): string {
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A deep copy without the given keys. */
+export function omit<T extends object, K extends keyof T>(value: T, keys: K[]): Omit<T, K> {
+  const copy = structuredClone(value);
+  for (const key of keys) delete copy[key];
+  return copy;
 }

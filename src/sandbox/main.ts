@@ -1,3 +1,4 @@
+import { SANDBOX_PROVIDERS } from './providers';
 import { startSandbox } from './sandbox';
 
 /** Standalone provider sandbox (`npm run sandbox`), with auto-lifecycle on so referrals visibly progress. */
@@ -7,7 +8,8 @@ async function main(): Promise<void> {
     throw new Error(`SANDBOX_PORT must be a port number, got ${process.env.SANDBOX_PORT}`);
   }
   const sandbox = await startSandbox({ port, autoLifecycle: true });
-  console.log(`Provider sandbox (ServiceTitan + Housecall Pro) listening on ${sandbox.url}`);
+  const names = SANDBOX_PROVIDERS.map((p) => p.name).join(', ');
+  console.log(`Provider sandbox (${names}) listening on ${sandbox.url}`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -1,24 +1,43 @@
+import type { SandboxProvider, SandboxRecords } from './providers';
 import type {
   ActiveFaults,
   FaultConfig,
+  LimitConfig,
+  RequestLogEntry,
+  SandboxOptionsUpdate,
+  SandboxRuntimeOptions,
+  SandboxStats,
+  WebhookDelivery,
+  WebhookOptions,
+} from './sandbox.types';
+import type {
   HcpLifecycleResult,
   HousecallProAction,
   HousecallProCompanyRegistration,
   HousecallProRecords,
-  LimitConfig,
-  RequestLogEntry,
-  SandboxOptionsUpdate,
-  SandboxProvider,
-  SandboxRecords,
-  SandboxRuntimeOptions,
-  SandboxStats,
+} from './housecallpro/types';
+import type {
+  JobberAccountView,
+  JobberAction,
+  JobberApp,
+  JobberAppRegistration,
+  JobberLifecycleResult,
+  JobberRecords,
+  JobberSettings,
+  JobberSettingsUpdate,
+} from './jobber/types';
+import type {
   ServiceTitanAction,
   ServiceTitanRecords,
   ServiceTitanTenantRegistration,
   StLifecycleResult,
-} from './sandbox.types';
+} from './servicetitan/types';
 
 export type * from './sandbox.types';
+export type * from './servicetitan/types';
+export type * from './housecallpro/types';
+export type * from './jobber/types';
+export type { SandboxProvider, SandboxRecords } from './providers';
 
 export class SandboxControlError extends Error {
   constructor(
@@ -58,9 +77,10 @@ export class SandboxControl {
     return this.call('POST', '/servicetitan/tenants', tenant);
   }
 
+  /** keyId is what stats, the request log and records show for this key (never the key itself). */
   registerHousecallProCompany(
     company: HousecallProCompanyRegistration,
-  ): Promise<{ apiKey: string; companyId: string }> {
+  ): Promise<{ apiKey: string; keyId: string; companyId: string }> {
     return this.call('POST', '/housecallpro/companies', company);
   }
 
@@ -150,6 +170,108 @@ export class SandboxControl {
 
   cancelHcpJob(jobId: string): Promise<HcpLifecycleResult> {
     return this.housecallProJobAction(jobId, 'cancel');
+  }
+
+  // ---- Jobber ----
+
+  async jobberRecords(): Promise<JobberRecords> {
+    return (await this.records('jobber')).jobber as JobberRecords;
+  }
+
+  getJobberSettings(): Promise<JobberSettings> {
+    return this.call('GET', '/jobber/settings');
+  }
+
+  /** Token lifetimes, the cost bucket, and how the authorize page answers (approve/deny, which account). */
+  setJobberSettings(update: JobberSettingsUpdate): Promise<JobberSettings> {
+    return this.call('PUT', '/jobber/settings', update);
+  }
+
+  /** Registers (or re-keys) an OAuth app; the sandbox starts with sandbox-jobber-client-id / -secret. */
+  registerJobberApp(app: JobberAppRegistration): Promise<JobberApp> {
+    return this.call('POST', '/jobber/apps', app);
+  }
+
+  createJobberAccount(account: { name?: string } = {}): Promise<JobberAccountView> {
+    return this.call('POST', '/jobber/accounts', account);
+  }
+
+  jobberAccounts(): Promise<JobberAccountView[]> {
+    return this.call('GET', '/jobber/accounts');
+  }
+
+  /** Refresh counts, refresh-token reuses and the cost bucket of one account. */
+  jobberAccount(accountId: string): Promise<JobberAccountView> {
+    return this.call('GET', `/jobber/accounts/${encodeURIComponent(accountId)}`);
+  }
+
+  /** Every access token of the account stops working now. */
+  expireJobberTokens(accountId: string): Promise<{ expired: number }> {
+    return this.call('POST', `/jobber/accounts/${encodeURIComponent(accountId)}/expire-tokens`);
+  }
+
+  /** Revokes every grant (refresh and access tokens) of the account, as an app disconnect. */
+  disconnectJobberAccount(accountId: string): Promise<{ revokedGrants: string[] }> {
+    return this.call('POST', `/jobber/accounts/${encodeURIComponent(accountId)}/disconnect`);
+  }
+
+  /** The account's next `count` mutations answer userErrors with this message. */
+  jobberUserErrors(accountId: string, options: { message?: string; count?: number } = {}): Promise<JobberAccountView> {
+    return this.call('POST', `/jobber/accounts/${encodeURIComponent(accountId)}/user-errors`, options);
+  }
+
+  jobberRequestAction(requestId: string, action: JobberAction, totalCents?: number): Promise<JobberLifecycleResult> {
+    const path = `/jobber/requests/${encodeURIComponent(requestId)}/${action}`;
+    return this.call('POST', path, totalCents === undefined ? {} : { totalCents });
+  }
+
+  // ---- Webhooks the sandbox sends ----
+
+  /** Webhooks of this tenant's changes go to url (null: none). */
+  setServiceTitanWebhook(
+    tenantId: string | number,
+    url: string | null,
+  ): Promise<{ tenantId: string; url: string | null }> {
+    return this.call('PUT', '/servicetitan/webhooks', { tenantId, url });
+  }
+
+  /** Webhooks of this company's changes go to url (null: none); registers the api key if unknown. */
+  setHousecallProWebhook(
+    apiKey: string,
+    url: string | null,
+  ): Promise<{ keyId: string; companyId: string; url: string | null }> {
+    return this.call('PUT', '/housecallpro/webhooks', { apiKey, url });
+  }
+
+  /** The app-level webhook URL of a Jobber app (default the sandbox app); events of every account it is installed on. */
+  setJobberWebhook(
+    url: string | null,
+    clientId?: string,
+  ): Promise<{ clientId: string; appId: string; webhookUrl: string | null }> {
+    return this.call('PUT', '/jobber/webhooks', { url, ...(clientId === undefined ? {} : { clientId }) });
+  }
+
+  getWebhookOptions(): Promise<WebhookOptions> {
+    return this.call('GET', '/webhooks/options');
+  }
+
+  /** duplicates: every webhook is sent twice; timeoutMs: how long a delivery waits for the receiver. */
+  setWebhookOptions(options: Partial<WebhookOptions>): Promise<WebhookOptions> {
+    return this.call('PUT', '/webhooks/options', options);
+  }
+
+  /** Most recent last. */
+  async webhookDeliveries(query: { provider?: SandboxProvider; limit?: number } = {}): Promise<WebhookDelivery[]> {
+    const params = new URLSearchParams();
+    if (query.provider) params.set('provider', query.provider);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const qs = params.toString();
+    const path = `/webhooks/deliveries${qs ? `?${qs}` : ''}`;
+    return (await this.call<{ deliveries: WebhookDelivery[] }>('GET', path)).deliveries;
+  }
+
+  clearWebhookDeliveries(): Promise<unknown> {
+    return this.call('DELETE', '/webhooks/deliveries');
   }
 
   /** Empty object when no faults are set. */

@@ -1,21 +1,23 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-import { controlRoutes } from './control.sandbox';
+import { RESERVED_CONTROL_SEGMENTS, controlRoutes } from './control';
 import { BodyTooLargeError, Router, readBody, sendJson, sleep, type RequestContext } from './http';
-import { housecallProApi } from './housecallpro.sandbox';
-import { serviceTitanApi } from './servicetitan.sandbox';
-import { SandboxState, applyOptionsUpdate, type ProviderApi } from './state';
+import { SANDBOX_PROVIDERS } from './providers';
+import type { SandboxProviderDefinition, SandboxProviderInstance } from './sandbox-provider';
+import { SandboxState, applyOptionsUpdate, type LiveProvider } from './state';
 
 export interface SandboxOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
   autoLifecycle?: boolean | { completeAfterMs: number };
-  /** Default true: unknown ServiceTitan clients and Housecall Pro keys are registered on first use. */
+  /** Default true: unknown client credentials and api keys are registered on first use. */
   autoRegister?: boolean;
-  /** Default 900, as ServiceTitan. */
+  /** Default 900, as ServiceTitan's client-credentials tokens. */
   tokenTtlSeconds?: number;
+  /** The providers to serve; default all registered ones (providers.ts). Tests may add their own. */
+  providers?: readonly SandboxProviderDefinition[];
 }
 
 export interface RunningSandbox {
@@ -26,8 +28,6 @@ export interface RunningSandbox {
 
 /** How long a timeout-after-create request is held before its socket is dropped. */
 const HOLD_MS = 60_000;
-const ST_PATH = /^\/(connect\/token$|[\w-]+\/v2\/tenant\/)/;
-const HCP_PATH = /^\/(customers|jobs|tags|lead_sources)(\/|$)/;
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<RunningSandbox> {
   const defaults = applyOptionsUpdate(
@@ -40,20 +40,31 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   );
   if (typeof defaults === 'string') throw new Error(`invalid sandbox options: ${defaults}`);
 
-  const state = new SandboxState(defaults);
-  const serviceTitan = serviceTitanApi(state);
-  const housecallPro = housecallProApi(state);
-  const routers = new Map<ProviderApi, Router>([
-    [serviceTitan, new Router(serviceTitan.routes)],
-    [housecallPro, new Router(housecallPro.routes)],
-  ]);
+  const definitions = options.providers ?? SANDBOX_PROVIDERS;
+  for (const { name } of definitions) {
+    if (!/^[a-z][a-z0-9-]*$/.test(name) || RESERVED_CONTROL_SEGMENTS.includes(name)) {
+      throw new Error(`invalid sandbox provider name: ${name}`);
+    }
+  }
+  const state = new SandboxState(definitions, defaults);
   const control = new Router(controlRoutes(state));
+  // Routers are compiled once per provider instance (instances are replaced on reset).
+  const apiRouters = new WeakMap<SandboxProviderInstance, Router>();
+  const controlRouters = new WeakMap<SandboxProviderInstance, Router>();
+  const routerOf = (
+    cache: WeakMap<SandboxProviderInstance, Router>,
+    instance: SandboxProviderInstance,
+    routes: () => Router,
+  ) => {
+    let router = cache.get(instance);
+    if (!router) cache.set(instance, (router = routes()));
+    return router;
+  };
   const heldSockets = new Set<Socket>();
 
-  function targetOf(pathname: string): ProviderApi | 'control' | null {
+  function targetOf(pathname: string): LiveProvider | 'control' | null {
     if (pathname === '/_sandbox' || pathname.startsWith('/_sandbox/')) return 'control';
-    if (ST_PATH.test(pathname)) return serviceTitan;
-    if (HCP_PATH.test(pathname)) return housecallPro;
+    for (const live of state.providers.values()) if (live.definition.ownsPath(pathname)) return live;
     return null;
   }
 
@@ -66,7 +77,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       params: {},
       rawBody,
       account: null,
-      appKey: null,
+      credential: null,
       hold() {
         const socket = req.socket;
         heldSockets.add(socket);
@@ -81,15 +92,25 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   }
 
   async function handleControl(ctx: RequestContext): Promise<void> {
-    const match = control.match(ctx.method, ctx.url.pathname);
+    // /_sandbox/<provider>/… belongs to that provider's control routes, the rest to the shared ones.
+    const [, , segment] = ctx.url.pathname.split('/');
+    const provider = segment ? state.providers.get(segment) : undefined;
+    const router = provider
+      ? routerOf(controlRouters, provider.instance, () => {
+          const prefix = `/_sandbox/${provider.definition.name}`;
+          return new Router(provider.instance.controlRoutes.map((r) => ({ ...r, path: `${prefix}${r.path}` })));
+        })
+      : control;
+    const match = router.match(ctx.method, ctx.url.pathname);
     if (match.kind === 'not_found') return sendJson(ctx.res, 404, { error: `no control route ${ctx.url.pathname}` });
     if (match.kind === 'method_not_allowed') return sendJson(ctx.res, 405, { error: `${ctx.method} not allowed here` });
     ctx.params = match.params;
     await match.route.handler(ctx);
   }
 
-  async function handleProvider(api: ProviderApi, ctx: RequestContext): Promise<void> {
-    const match = (routers.get(api) as Router).match(ctx.method, ctx.url.pathname);
+  async function handleProvider({ definition, instance: api }: LiveProvider, ctx: RequestContext): Promise<void> {
+    const provider = definition.name;
+    const match = routerOf(apiRouters, api, () => new Router(api.routes)).match(ctx.method, ctx.url.pathname);
     const route = match.kind === 'found' ? match.route : null;
     const routeName = `${ctx.method} ${route?.path ?? (match.kind === 'method_not_allowed' ? match.template : '(unmatched)')}`;
     const startedAt = Date.now();
@@ -98,13 +119,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       if (recorded) return;
       recorded = true;
       state.stats.record({
-        provider: api.provider,
+        provider,
         method: ctx.method,
         path: ctx.url.pathname + ctx.url.search,
         route: routeName,
         status,
         startedAt,
         account: ctx.account,
+        credential: ctx.credential,
         headers: ctx.req.headers,
         tokenRequest: route?.public === true,
       });
@@ -112,7 +134,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     ctx.res.on('finish', () => record(ctx.res.statusCode));
     ctx.res.on('close', () => record(ctx.res.writableFinished ? ctx.res.statusCode : 'no_response'));
 
-    const latency = state.faults.latencyMs(api.provider);
+    const latency = state.faults.latencyMs(provider);
     if (latency > 0) await sleep(latency);
 
     if (match.kind === 'not_found') return api.sendError(ctx, 404, `No route for ${ctx.method} ${ctx.url.pathname}`);
@@ -122,11 +144,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
 
     if (!match.route.public) {
       if (!api.authenticate(ctx)) return;
-      const waitMs = state.limits.check(api.provider, ctx.account as string);
+      const waitMs = state.limits.check(provider, ctx.account as string);
       if (waitMs !== null) {
         return api.sendError(ctx, 429, 'Rate limit exceeded', { 'Retry-After': Math.max(1, Math.ceil(waitMs / 1000)) });
       }
-      const fault = state.faults.roll(api.provider);
+      const fault = state.faults.roll(provider);
       if (fault?.kind === 'rate_limit') {
         return api.sendError(ctx, 429, 'Rate limit exceeded', { 'Retry-After': fault.retryAfterSeconds });
       }
@@ -155,7 +177,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       await handleProvider(target, ctx);
     } catch (e) {
       console.error('[sandbox] handler failed', e);
-      target.sendError(ctx, 500, 'Internal Server Error');
+      target.instance.sendError(ctx, 500, 'Internal Server Error');
     }
   }
 
@@ -183,7 +205,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     port,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        state.lifecycle.clear();
+        state.close();
+        state.webhooks.abort();
         for (const socket of heldSockets) socket.destroy();
         server.close(() => resolve());
         server.closeAllConnections();

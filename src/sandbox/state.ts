@@ -1,49 +1,71 @@
 import { FaultInjector, RateLimiter } from './faults';
-import type { RequestContext, RouteDef } from './http';
 import { AutoLifecycle } from './lifecycle';
-import type { SandboxOptionsUpdate, SandboxProvider, SandboxRuntimeOptions } from './sandbox.types';
+import type { SandboxProviderDefinition, SandboxProviderInstance } from './sandbox-provider';
+import type { SandboxOptionsUpdate, SandboxRuntimeOptions } from './sandbox.types';
 import { StatsRecorder } from './stats';
-import { HousecallProStore, ServiceTitanStore } from './store';
+import { WebhookSender } from './webhooks';
 
 export const DEFAULT_COMPLETE_AFTER_MS = 60_000;
+
+/** A registered provider and its live instance. */
+export interface LiveProvider {
+  definition: SandboxProviderDefinition;
+  instance: SandboxProviderInstance;
+}
 
 /** Everything the sandbox keeps in memory; reset() brings it back to how it started. */
 export class SandboxState {
   options: SandboxRuntimeOptions;
-  st = new ServiceTitanStore();
-  hcp = new HousecallProStore();
   readonly faults = new FaultInjector();
   readonly limits = new RateLimiter();
-  readonly stats = new StatsRecorder();
+  readonly stats: StatsRecorder;
   readonly lifecycle: AutoLifecycle;
+  readonly webhooks = new WebhookSender();
+  /** By provider name, in registration order; the instances are replaced on reset. */
+  readonly providers = new Map<string, LiveProvider>();
 
-  constructor(private readonly defaults: SandboxRuntimeOptions) {
+  constructor(
+    private readonly definitions: readonly SandboxProviderDefinition[],
+    private readonly defaults: SandboxRuntimeOptions,
+  ) {
+    const names = definitions.map((d) => d.name);
+    if (new Set(names).size !== names.length)
+      throw new Error(`sandbox providers registered twice: ${names.join(', ')}`);
     this.options = { ...defaults };
-    this.lifecycle = new AutoLifecycle(
-      () => this.options,
-      () => this.st,
-      () => this.hcp,
-    );
+    this.stats = new StatsRecorder(names);
+    this.lifecycle = new AutoLifecycle(() => this.options);
+    this.createProviders();
   }
 
   reset(): void {
-    this.lifecycle.clear();
+    this.close();
     this.options = { ...this.defaults };
-    this.st = new ServiceTitanStore();
-    this.hcp = new HousecallProStore();
     this.faults.clear();
     this.limits.clear();
     this.stats.reset();
+    this.webhooks.reset();
+    this.createProviders();
   }
-}
 
-/** What a provider module gives the server: its routes plus how it authenticates and words errors. */
-export interface ProviderApi {
-  provider: SandboxProvider;
-  routes: RouteDef[];
-  /** Sets ctx.account, or answers 401 itself and returns false. */
-  authenticate(ctx: RequestContext): boolean;
-  sendError(ctx: RequestContext, status: number, message: string, headers?: Record<string, string | number>): void;
+  /** Stops every timer (auto-lifecycle and the providers' own). */
+  close(): void {
+    this.lifecycle.clear();
+    for (const { instance } of this.providers.values()) instance.close?.();
+  }
+
+  private createProviders(): void {
+    for (const definition of this.definitions) {
+      const name = definition.name;
+      if (definition.defaultLimits) this.limits.set(name, definition.defaultLimits);
+      const instance = definition.create({
+        options: () => this.options,
+        shouldTimeoutAfterCreate: () => this.faults.shouldTimeoutAfterCreate(name),
+        planLifecycle: (move, options) => this.lifecycle.plan(move, options),
+        sendWebhook: (webhook) => this.webhooks.send(name, webhook),
+      });
+      this.providers.set(name, { definition, instance });
+    }
+  }
 }
 
 /** Applies an options update; returns an error message when it is invalid. */

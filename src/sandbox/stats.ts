@@ -1,12 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-import type { ProviderStats, RequestLogEntry, SandboxProvider, SandboxStats } from './sandbox.types';
+import type { ProviderStats, RequestLogEntry, SandboxStats } from './sandbox.types';
 
 const LOG_SIZE = 1000;
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization', 'x-api-key']);
 
 function emptyProviderStats(): ProviderStats {
-  return { requests: 0, tokenRequests: 0, rateLimited: 0, byStatus: {}, byRoute: {}, byAccount: {} };
+  return { requests: 0, tokenRequests: 0, rateLimited: 0, byStatus: {}, byRoute: {}, byAccount: {}, byCredential: {} };
 }
 
 /** Keeps the scheme (so tests can see "Bearer" vs "Token") and hides the credential. */
@@ -26,21 +26,25 @@ export function maskHeaders(headers: IncomingHttpHeaders): Record<string, string
 }
 
 export interface CompletedRequest {
-  provider: SandboxProvider;
+  provider: string;
   method: string;
   path: string;
   route: string;
   status: number | 'no_response';
   startedAt: number;
   account: string | null;
+  credential: string | null;
   headers: IncomingHttpHeaders;
   tokenRequest: boolean;
 }
 
 export class StatsRecorder {
-  private stats = new Map<SandboxProvider, ProviderStats>();
+  private readonly stats = new Map<string, ProviderStats>();
   private log: RequestLogEntry[] = [];
   private seq = 0;
+
+  /** Every provider appears in snapshots, also before its first call. */
+  constructor(private readonly providers: readonly string[]) {}
 
   reset(): void {
     this.stats.clear();
@@ -58,6 +62,7 @@ export class StatsRecorder {
     route.count++;
     route.byStatus[status] = (route.byStatus[status] ?? 0) + 1;
     if (r.account !== null) s.byAccount[r.account] = (s.byAccount[r.account] ?? 0) + 1;
+    if (r.credential !== null) s.byCredential[r.credential] = (s.byCredential[r.credential] ?? 0) + 1;
 
     this.log.push({
       seq: ++this.seq,
@@ -69,16 +74,14 @@ export class StatsRecorder {
       status: r.status,
       durationMs: Date.now() - r.startedAt,
       account: r.account,
+      credential: r.credential,
       headers: maskHeaders(r.headers),
     });
     if (this.log.length > LOG_SIZE) this.log.splice(0, this.log.length - LOG_SIZE);
   }
 
   snapshot(): SandboxStats {
-    const providers = {
-      servicetitan: structuredClone(this.providerStats('servicetitan')),
-      housecallpro: structuredClone(this.providerStats('housecallpro')),
-    };
+    const providers = Object.fromEntries(this.providers.map((p) => [p, structuredClone(this.providerStats(p))]));
     const all = Object.values(providers);
     return {
       requests: all.reduce((n, p) => n + p.requests, 0),
@@ -89,12 +92,12 @@ export class StatsRecorder {
   }
 
   /** Most recent last. */
-  requests(provider: SandboxProvider | null, limit: number): RequestLogEntry[] {
+  requests(provider: string | null, limit: number): RequestLogEntry[] {
     const matching = provider ? this.log.filter((e) => e.provider === provider) : this.log;
     return matching.slice(-limit);
   }
 
-  private providerStats(provider: SandboxProvider): ProviderStats {
+  private providerStats(provider: string): ProviderStats {
     let s = this.stats.get(provider);
     if (!s) this.stats.set(provider, (s = emptyProviderStats()));
     return s;

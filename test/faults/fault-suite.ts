@@ -547,7 +547,7 @@ class Suite {
     // Each job has its own homeowner: a second customer for the same email means a retry missed the first.
     const customersPerHomeowner = new Map<string, number>();
     for (const customer of records.housecallpro?.customers ?? []) {
-      const key = `${customer.apiKey} ${customer.email}`;
+      const key = `${customer.keyId} ${customer.email}`;
       customersPerHomeowner.set(key, (customersPerHomeowner.get(key) ?? 0) + 1);
     }
     const duplicateCustomers = [...customersPerHomeowner.values()].reduce((sum, n) => sum + n - 1, 0);

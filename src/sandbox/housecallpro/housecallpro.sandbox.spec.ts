@@ -1,5 +1,6 @@
-import { startSandbox, type RunningSandbox } from './sandbox';
-import { SandboxControl, type HcpCustomerResponse, type HcpJobResponse } from './sandbox-control.client';
+import { apiKeyId } from './store';
+import { startSandbox, type RunningSandbox } from '../sandbox';
+import { SandboxControl, type HcpCustomerResponse, type HcpJobResponse } from '../sandbox-control.client';
 
 describe('sandbox: Housecall Pro', () => {
   let sandbox: RunningSandbox;
@@ -144,7 +145,7 @@ describe('sandbox: Housecall Pro', () => {
     const records = await control.housecallProRecords();
     expect(records.jobs).toHaveLength(1);
     expect(records.jobs[0]).toMatchObject({
-      apiKey: 'key-a',
+      keyId: apiKeyId('key-a'),
       customer_id: customer.id,
       tags: ['te-routing-1'],
       lead_source: 'TradeEngage',

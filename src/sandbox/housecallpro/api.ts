@@ -1,7 +1,7 @@
-import { isJsonContentType, isoNow, isPlainObject, sendJson, type RequestContext, type RouteDef } from './http';
-import type { HcpAddress, HcpLineItem, HcpWorkStatus } from './sandbox.types';
-import type { ProviderApi, SandboxState } from './state';
+import { isJsonContentType, isoNow, isPlainObject, sendJson, type RequestContext, type RouteDef } from '../http';
+import type { SandboxEnv, SandboxProviderInstance } from '../sandbox-provider';
 import {
+  HousecallProStore,
   hcpId,
   normalizePhone,
   toCustomerResponse,
@@ -10,6 +10,7 @@ import {
   type HcpCustomer,
   type HcpJob,
 } from './store';
+import type { HcpAddress, HcpLineItem, HcpWorkStatus } from './types';
 
 const DEFAULT_PAGE_SIZE = 10;
 const CUSTOMER_STRING_FIELDS = [
@@ -140,8 +141,18 @@ function addNamed(list: { id: string; name: string }[], name: string | null, pre
   if (name && !list.some((t) => t.name === name)) list.push({ id: hcpId(prefix), name });
 }
 
-export function housecallProApi(state: SandboxState): ProviderApi {
-  const company = (ctx: RequestContext): HcpCompany => state.hcp.get(ctx.account as string) as HcpCompany;
+/** Housecall Pro's API paths (providers.md 2.2, 2.3). */
+export const HOUSECALLPRO_PATH = /^\/(customers|jobs|tags|lead_sources)(\/|$)/;
+
+type HousecallProApi = Pick<SandboxProviderInstance, 'routes' | 'authenticate' | 'sendError'>;
+
+export function housecallProApi(
+  store: HousecallProStore,
+  env: SandboxEnv,
+  hooks: { onJobCreated(jobId: string): void },
+): HousecallProApi {
+  /** The authenticated company: ctx.account is its api key id. */
+  const company = (ctx: RequestContext): HcpCompany => store.getByKeyId(ctx.account as string) as HcpCompany;
 
   /** Parses the JSON body (an empty body counts as {}); answers 400/415 itself and returns null when unusable. */
   function jsonBody(ctx: RequestContext): Record<string, unknown> | null {
@@ -426,8 +437,8 @@ export function housecallProApi(state: SandboxState): ProviderApi {
         c.jobs.set(job.id, job);
         job.tags.forEach((t) => addNamed(c.tags, t, 'tag'));
         addNamed(c.leadSources, job.lead_source, 'ls');
-        state.lifecycle.onHousecallProJob(job.id);
-        if (state.faults.shouldTimeoutAfterCreate('housecallpro')) return ctx.hold();
+        hooks.onJobCreated(job.id);
+        if (env.shouldTimeoutAfterCreate()) return ctx.hold();
         sendJson(ctx.res, 201, toHcpJobResponse(c, job));
       },
     },
@@ -452,19 +463,19 @@ export function housecallProApi(state: SandboxState): ProviderApi {
   ];
 
   return {
-    provider: 'housecallpro',
     routes,
     authenticate(ctx) {
       const token = /^Token\s+(\S+)\s*$/.exec(ctx.req.headers.authorization ?? '');
       const apiKey = token?.[1];
-      const known =
-        apiKey && (state.hcp.get(apiKey) ?? (state.options.autoRegister ? state.hcp.register(apiKey, true) : null));
+      const known = apiKey && (store.get(apiKey) ?? (env.options().autoRegister ? store.register(apiKey, true) : null));
       if (!apiKey || !known) {
         // Missing, unknown and Bearer-style credentials all get the identical body (providers.md 2.1).
         sendJson(ctx.res, 401, { message: 'Unauthorized' });
         return false;
       }
-      ctx.account = apiKey;
+      // One api key is one company: the key id names both the account and the credential, never the key.
+      ctx.account = known.keyId;
+      ctx.credential = known.keyId;
       return true;
     },
     sendError,

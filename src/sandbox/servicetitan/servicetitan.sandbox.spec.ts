@@ -1,5 +1,5 @@
-import { startSandbox, type RunningSandbox } from './sandbox';
-import { SandboxControl } from './sandbox-control.client';
+import { startSandbox, type RunningSandbox } from '../sandbox';
+import { SandboxControl } from '../sandbox-control.client';
 
 const TENANT = '1001';
 const BP = '77';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
-import { isJsonContentType, isoNow, isPlainObject, sendJson, type RequestContext, type RouteDef } from './http';
-import type { StAddress, StApiErrorResponse, StContact, StInvoiceRecord, StJobRecord, StPage } from './sandbox.types';
-import type { ProviderApi, SandboxState } from './state';
-import { toBookingResponse, toInvoiceResponse, toJobResponse, type StBooking } from './store';
+import { isJsonContentType, isoNow, isPlainObject, sendJson, type RequestContext, type RouteDef } from '../http';
+import type { SandboxEnv, SandboxProviderInstance } from '../sandbox-provider';
+import { ServiceTitanStore, toBookingResponse, toInvoiceResponse, toJobResponse, type StBooking } from './store';
+import type { StAddress, StApiErrorResponse, StContact, StInvoiceRecord, StJobRecord, StPage } from './types';
 
 const MAX_IDS = 50;
 const DEFAULT_PAGE_SIZE = 50;
@@ -320,7 +320,16 @@ function toAddress(value: unknown): StAddress | null {
 
 const optional = <T>(v: unknown): T | null => (v === undefined ? null : (v as T | null));
 
-export function serviceTitanApi(state: SandboxState): ProviderApi {
+/** ServiceTitan's API paths: the token endpoint and /{module}/v2/tenant/… (providers.md 1.1). */
+export const SERVICETITAN_PATH = /^\/(connect\/token$|[\w-]+\/v2\/tenant\/)/;
+
+type ServiceTitanApi = Pick<SandboxProviderInstance, 'routes' | 'authenticate' | 'sendError'>;
+
+export function serviceTitanApi(
+  store: ServiceTitanStore,
+  env: SandboxEnv,
+  hooks: { onBookingCreated(bookingId: number): void },
+): ServiceTitanApi {
   /** Reads the JSON body; answers 400/415 itself and returns null when unusable. */
   function jsonBody(ctx: RequestContext): Record<string, unknown> | null {
     if (!isJsonContentType(ctx.req)) {
@@ -366,7 +375,7 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
     const ints = pathInts(ctx, ['tenant', 'bookingProvider']);
     if (!ints) return null;
     const tenant = String(ints.tenant);
-    if (!state.st.acceptsBookingProvider(tenant, String(ints.bookingProvider))) {
+    if (!store.acceptsBookingProvider(tenant, String(ints.bookingProvider))) {
       sendProblem(ctx, 404, {}, `Booking provider ${ints.bookingProvider} is not connected to tenant ${tenant}`);
       return null;
     }
@@ -376,7 +385,7 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
   function findBooking(ctx: RequestContext, tenant: string, bookingProviderId: number | null): StBooking | null {
     const ids = pathInts(ctx, ['id']);
     if (!ids) return null;
-    const booking = state.st.bookings.get(ids.id);
+    const booking = store.bookings.get(ids.id);
     const otherProvider = bookingProviderId !== null && booking?.bookingProviderId !== bookingProviderId;
     if (!booking || booking.tenantId !== tenant || otherProvider) {
       sendProblem(ctx, 404, {}, `Booking with ID ${ids.id} not found`);
@@ -386,7 +395,7 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
   }
 
   function bookingsFor(tenant: string, bookingProviderId: number | null): StBooking[] {
-    return [...state.st.bookings.values()].filter(
+    return [...store.bookings.values()].filter(
       (b) => b.tenantId === tenant && (bookingProviderId === null || b.bookingProviderId === bookingProviderId),
     );
   }
@@ -409,7 +418,7 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
 
   function newContact(input: Record<string, unknown>, now: string): StContact {
     return {
-      id: state.st.nextId('other'),
+      id: store.nextId('other'),
       type: input.type as StContact['type'],
       value: String(input.value),
       memo: typeof input.memo === 'string' ? input.memo : null,
@@ -438,17 +447,17 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
           clientSecret = decodeURIComponent(secret.join(':'));
         }
         if (!clientId || !clientSecret) return oauthError(400, 'invalid_client');
-        if (!state.st.checkClient(clientId, clientSecret, state.options.autoRegister).ok) {
+        if (!store.checkClient(clientId, clientSecret, env.options().autoRegister).ok) {
           return oauthError(400, 'invalid_client');
         }
         const grantType = form.get('grant_type');
         if (!grantType) return oauthError(400, 'invalid_request');
         if (grantType !== 'client_credentials') return oauthError(400, 'unsupported_grant_type');
-        const ttl = state.options.tokenTtlSeconds;
+        const ttl = env.options().tokenTtlSeconds;
         sendJson(
           ctx.res,
           200,
-          { access_token: state.st.issueToken(clientId, ttl), expires_in: ttl, token_type: 'Bearer', scope: SCOPE },
+          { access_token: store.issueToken(clientId, ttl), expires_in: ttl, token_type: 'Bearer', scope: SCOPE },
           { 'Cache-Control': 'no-store', Pragma: 'no-cache' },
         );
       },
@@ -466,9 +475,9 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
         const now = isoNow();
         const booking: StBooking = {
           tenantId: scope.tenant,
-          appKey: ctx.appKey,
+          appKey: String(ctx.req.headers['st-app-key']).trim(),
           contacts: ((body.contacts as Record<string, unknown>[] | undefined) ?? []).map((c) => newContact(c, now)),
-          id: state.st.nextId('booking'),
+          id: store.nextId('booking'),
           source: body.source as string,
           createdOn: now,
           name: body.name as string,
@@ -490,9 +499,9 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
           bookingProviderId: scope.bookingProviderId,
           modifiedOn: now,
         };
-        state.st.bookings.set(booking.id, booking);
-        state.lifecycle.onServiceTitanBooking(booking.id);
-        if (state.faults.shouldTimeoutAfterCreate('servicetitan')) return ctx.hold();
+        store.bookings.set(booking.id, booking);
+        hooks.onBookingCreated(booking.id);
+        if (env.shouldTimeoutAfterCreate()) return ctx.hold();
         sendJson(ctx.res, 200, toBookingResponse(booking));
       },
     },
@@ -625,7 +634,7 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
           if (!status) q.errors.JobStatus = notValid(jobStatus);
           filters.push((j) => j.jobStatus === status);
         }
-        const jobs = [...state.st.jobs.values()].filter((j) => j.tenantId === tenant);
+        const jobs = [...store.jobs.values()].filter((j) => j.tenantId === tenant);
         sendPage(ctx, q, jobs, filters, toJobResponse);
       },
     },
@@ -635,7 +644,7 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
       handler: (ctx) => {
         const ints = pathInts(ctx, ['tenant', 'id']);
         if (!ints) return;
-        const job = state.st.jobs.get(ints.id);
+        const job = store.jobs.get(ints.id);
         if (!job || job.tenantId !== String(ints.tenant)) {
           return sendProblem(ctx, 404, {}, `Job with ID ${ints.id} not found`);
         }
@@ -669,14 +678,13 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
           const wanted = statuses.split(',').map((s) => s.trim().toLowerCase());
           filters.push((i) => wanted.includes(i.syncStatus.toLowerCase()));
         }
-        const invoices = [...state.st.invoices.values()].filter((i) => i.tenantId === tenant);
+        const invoices = [...store.invoices.values()].filter((i) => i.tenantId === tenant);
         sendPage(ctx, q, invoices, filters, toInvoiceResponse);
       },
     },
   ];
 
   return {
-    provider: 'servicetitan',
     routes,
     authenticate(ctx) {
       const unauthorized = (detail: string, challenge = 'Bearer') => {
@@ -685,7 +693,7 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
       };
       const bearer = /^Bearer\s+(\S+)\s*$/i.exec(ctx.req.headers.authorization ?? '');
       if (!bearer) return unauthorized('Authorization: Bearer <access token> is required');
-      const check = state.st.checkToken(bearer[1], ctx.params.tenant);
+      const check = store.checkToken(bearer[1], ctx.params.tenant);
       if (!check.ok) {
         if (check.reason === 'expired') {
           const at = new Date(check.expiredAt ?? 0).toUTCString();
@@ -700,7 +708,7 @@ export function serviceTitanApi(state: SandboxState): ProviderApi {
       const appKey = ctx.req.headers['st-app-key'];
       if (typeof appKey !== 'string' || appKey.trim() === '') return unauthorized('The ST-App-Key header is required');
       ctx.account = ctx.params.tenant;
-      ctx.appKey = appKey.trim();
+      ctx.credential = check.clientId;
       return true;
     },
     sendError(ctx, status, message, headers) {

@@ -1,0 +1,98 @@
+import { controlBody, fail, lifecycleMove, webhookUrl } from '../control';
+import { sendJson, type RouteDef } from '../http';
+import { defineSandboxProvider, type SandboxEnv } from '../sandbox-provider';
+import { HOUSECALLPRO_PATH, housecallProApi } from './api';
+import { applyHousecallProAction } from './lifecycle';
+import { HousecallProStore } from './store';
+import {
+  HOUSECALLPRO_ACTIONS,
+  type HcpLifecycleResult,
+  type HousecallProAction,
+  type HousecallProRecords,
+} from './types';
+
+type Move = (jobId: string, action: HousecallProAction, totalCents?: number) => HcpLifecycleResult;
+
+const EVENTS: Record<HousecallProAction, string> = {
+  schedule: 'job.scheduled',
+  start: 'job.started',
+  complete: 'job.completed',
+  cancel: 'job.canceled',
+};
+
+/**
+ * A lifecycle move that also sends the company's webhook: `{ event, company_id, job }` (providers.md
+ * 2.6). HCP's signing scheme is unconfirmed, so none: the per-connection URL carries the secret.
+ */
+function movesWithWebhooks(store: HousecallProStore, env: SandboxEnv): Move {
+  return (jobId, action, totalCents) => {
+    const result = applyHousecallProAction(store, jobId, action, totalCents);
+    const company = store.findJob(jobId)?.company;
+    if (company?.webhookUrl) {
+      const body = { event: EVENTS[action], company_id: company.companyId, job: result.job };
+      env.sendWebhook({ url: company.webhookUrl, event: EVENTS[action], body: JSON.stringify(body) });
+    }
+    return result;
+  };
+}
+
+/** Control routes under /_sandbox/housecallpro. */
+function controlRoutes(store: HousecallProStore, move: Move): RouteDef[] {
+  return [
+    {
+      method: 'PUT',
+      path: '/webhooks',
+      handler: (ctx) => {
+        const b = controlBody(ctx);
+        if (!b) return;
+        if (typeof b.apiKey !== 'string' || !/^\S+$/.test(b.apiKey)) {
+          return fail(ctx, 400, 'apiKey is required (no spaces)');
+        }
+        const url = webhookUrl(ctx, b.url);
+        if (url === undefined) return;
+        const company = store.register(b.apiKey);
+        company.webhookUrl = url;
+        sendJson(ctx.res, 200, { keyId: company.keyId, companyId: company.companyId, url });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/companies',
+      handler: (ctx) => {
+        const b = controlBody(ctx);
+        if (!b) return;
+        if (typeof b.apiKey !== 'string' || !/^\S+$/.test(b.apiKey)) {
+          return fail(ctx, 400, 'apiKey is required (no spaces)');
+        }
+        const company = store.register(b.apiKey);
+        sendJson(ctx.res, 201, { apiKey: company.apiKey, keyId: company.keyId, companyId: company.companyId });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/jobs/{id}/{action}',
+      handler: (ctx) => {
+        const action = ctx.params.action as HousecallProAction;
+        if (!HOUSECALLPRO_ACTIONS.includes(action)) return fail(ctx, 404, `unknown action ${action}`);
+        lifecycleMove(ctx, (cents) => move(ctx.params.id, action, cents));
+      },
+    },
+  ];
+}
+
+/** Housecall Pro: api-key auth, customers, jobs, invoices, tags and lead sources (providers.md section 2). */
+export const housecallProSandbox = defineSandboxProvider({
+  name: 'housecallpro',
+  ownsPath: (pathname) => HOUSECALLPRO_PATH.test(pathname),
+  create(env) {
+    const store = new HousecallProStore();
+    const move = movesWithWebhooks(store, env);
+    return {
+      ...housecallProApi(store, env, {
+        onJobCreated: (id) => env.planLifecycle((step, totalCents) => move(id, step, totalCents)),
+      }),
+      controlRoutes: controlRoutes(store, move),
+      records: (): HousecallProRecords => store.records(),
+    };
+  },
+});
