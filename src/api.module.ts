@@ -9,6 +9,8 @@ import { CompaniesController } from './companies/companies.controller';
 import { CompaniesModule } from './companies/companies.module';
 import { ConnectionsController } from './connections/connections.controller';
 import { ConnectionsModule } from './connections/connections.module';
+import { OAuthController } from './connections/oauth.controller';
+import { OAuthModule } from './connections/oauth.module';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsModule } from './jobs/jobs.module';
 import { RoutingModule } from './routing/routing.module';
@@ -17,11 +19,12 @@ import { SweepsModule } from './sweeps/sweeps.module';
 
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
-  imports: [AuthModule, CompaniesModule, ConnectionsModule, JobsModule, RoutingModule, SweepsModule],
+  imports: [AuthModule, CompaniesModule, ConnectionsModule, OAuthModule, JobsModule, RoutingModule, SweepsModule],
   controllers: [
     ApiKeysController,
     CompaniesController,
     ConnectionsController,
+    OAuthController,
     JobsController,
     RoutingsController,
     AdminController,

@@ -25,6 +25,8 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
 };
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -37,6 +39,8 @@ const DESCRIPTIONS: Record<number, string> = {
   415: 'The request body is not `application/json`',
   422: 'A reference that does not exist or is not allowed',
   429: 'Rate limit exceeded (see `Retry-After`)',
+  502: 'The provider did not answer',
+  503: 'A dependency the request needs is unavailable or not configured',
 };
 
 /** Documents the problem+json error responses of an operation (429 applies to every authenticated route). */

@@ -31,6 +31,7 @@ const CREDENTIALS_CACHE_MS = 30_000;
 export class ConnectionsService {
   private readonly logger = new Logger(ConnectionsService.name);
   private readonly credentialsCache = new Map<string, { credentials: unknown; until: number }>();
+  private readonly rotations = new Map<string, Promise<unknown>>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -199,6 +200,48 @@ export class ConnectionsService {
     const credentials = this.cipher.decrypt(row.credentials);
     this.credentialsCache.set(connectionId, { credentials, until: Date.now() + CREDENTIALS_CACHE_MS });
     return credentials;
+  }
+
+  /**
+   * Replaces the stored credentials (a rotated OAuth token): under a row lock, so one change per connection runs at
+   * a time across every process, with the latest stored credentials, committed before it resolves. Changes of one
+   * connection from this process wait their turn here rather than each holding a database connection on the lock.
+   */
+  replaceCredentials<C>(
+    connectionId: string,
+    parse: (raw: unknown) => C,
+    change: (latest: C) => Promise<C>,
+  ): Promise<C> {
+    const previous = this.rotations.get(connectionId) ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined)
+      .then(() =>
+        this.db.transaction(async (m) => {
+          const [row] = (await m.query(`SELECT credentials FROM connections WHERE id = $1 FOR UPDATE`, [
+            connectionId,
+          ])) as { credentials: string }[];
+          if (!row) throw new NotFoundError('Connection', connectionId);
+          const latest = parse(this.cipher.decrypt(row.credentials));
+          const changed = await change(latest);
+          if (changed !== latest) {
+            await m.query(`UPDATE connections SET credentials = $2, updated_at = now() WHERE id = $1`, [
+              connectionId,
+              this.cipher.encrypt(changed),
+            ]);
+          }
+          return changed;
+        }),
+      )
+      .then((credentials) => {
+        this.credentialsCache.set(connectionId, { credentials, until: Date.now() + CREDENTIALS_CACHE_MS });
+        return credentials;
+      });
+    this.rotations.set(connectionId, next);
+    const forget = () => {
+      if (this.rotations.get(connectionId) === next) this.rotations.delete(connectionId);
+    };
+    next.then(forget, forget);
+    return next;
   }
 
   /**

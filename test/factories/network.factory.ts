@@ -64,3 +64,18 @@ export async function createNetwork(admin: ApiClient, receivers = 2, receiverOve
   for (let i = 0; i < receivers; i++) targets.push(await createCompany(admin, receiverOverrides));
   return { referrer, technician, targets };
 }
+
+/**
+ * Connects a company to a new Jobber account through the OAuth flow, as a browser would: authorize URL, the
+ * sandbox's approval redirect, then the service's callback. Returns the callback's response and the account id.
+ */
+export async function connectJobber(admin: ApiClient, serviceUrl: string, companyId: string) {
+  const authorize = await admin.post(`/api/companies/${companyId}/connections/jobber/authorize`);
+  if (authorize.status !== 200)
+    throw new Error(`authorize failed: ${authorize.status} ${JSON.stringify(authorize.body)}`);
+  const approval = await fetch(authorize.body.authorizeUrl as string, { redirect: 'manual' });
+  const location = new URL(approval.headers.get('location') ?? '');
+  // The service's public URL in tests is localhost:0; the browser hop goes to where the app really listens.
+  const callback = await fetch(`${serviceUrl}${location.pathname}${location.search}`);
+  return { status: callback.status, body: await callback.text(), location };
+}

@@ -8,7 +8,7 @@ import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/config/app-config';
 import { AppMode } from '../../src/config/app-mode';
 import { RunningSandbox, startSandbox } from '../../src/sandbox/sandbox';
-import { TEST_ADMIN_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test-env';
+import { SANDBOX_JOBBER_APP, TEST_ADMIN_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test-env';
 
 export interface TestApp {
   app: INestApplication;
@@ -38,6 +38,9 @@ export async function startTestApp(
     SERVICETITAN_API_URL: sandbox.url,
     SERVICETITAN_APP_KEY: 'test-app-key',
     HOUSECALLPRO_API_URL: sandbox.url,
+    JOBBER_API_URL: sandbox.url,
+    JOBBER_CLIENT_ID: SANDBOX_JOBBER_APP.clientId,
+    JOBBER_CLIENT_SECRET: SANDBOX_JOBBER_APP.clientSecret,
     LOG_LEVEL: 'silent',
     ...overrides,
   });

@@ -1,0 +1,70 @@
+import { Controller, Get, Header, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Request } from 'express';
+
+import { Caller, CurrentCaller, Public, Roles } from '../auth/caller';
+import { ApiProblems } from '../common/openapi';
+import { UuidPipe } from '../common/uuid.pipe';
+import { OAuthService } from './oauth.service';
+
+export class AuthorizeResponse {
+  @ApiProperty({
+    description: "The provider's authorize page: open it in a browser, approve, and the provider sends you back",
+    example: 'https://api.getjobber.com/api/oauth/authorize?response_type=code&client_id=…&redirect_uri=…&state=…',
+  })
+  authorizeUrl: string;
+}
+
+@ApiTags('companies')
+@Controller()
+export class OAuthController {
+  constructor(private readonly oauth: OAuthService) {}
+
+  @Post('companies/:id/connections/:provider/authorize')
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @Roles('admin', 'company')
+  @ApiOkResponse({
+    type: AuthorizeResponse,
+    description: 'The URL to send the company admin to (valid 10 minutes, once)',
+  })
+  @ApiProblems(400, 401, 403, 404, 503)
+  async authorize(
+    @CurrentCaller() caller: Caller,
+    @Param('id', new UuidPipe()) id: string,
+    @Param('provider') provider: string,
+  ): Promise<AuthorizeResponse> {
+    return { authorizeUrl: await this.oauth.authorizeUrl(caller, id, provider) };
+  }
+
+  /** No API key: the signed, single-use `state` authenticates the browser that comes back from the provider. */
+  @Get('oauth/:provider/callback')
+  @Public()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  @Header('Cache-Control', 'no-store')
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: 'A short page saying the company is connected' })
+  @ApiProblems(400, 404, 502, 503)
+  async callback(@Param('provider') provider: string, @Req() req: Request): Promise<string> {
+    const query = Object.fromEntries(
+      ['code', 'state', 'error', 'error_description'].map((k) => [
+        k,
+        typeof req.query[k] === 'string' ? req.query[k] : undefined,
+      ]),
+    ) as { code?: string; state?: string; error?: string; error_description?: string };
+    const done = await this.oauth.complete(provider, query);
+    return page(
+      `${done.companyName} is connected to ${done.providerName}`,
+      `Referrals for ${done.companyName} now reach the ${done.providerName} account “${done.accountName}”. You can close this window.`,
+    );
+  }
+}
+
+function page(title: string, text: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto"><h1>${escape(title)}</h1><p>${escape(text)}</p></body></html>`;
+}
+
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
