@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,7 +14,7 @@ describe('Jobber GraphQL documents', () => {
 
   it('reports a document that a schema does not support', () => {
     // A schema without `requestSettings` (as an older or newer version might be): the check must say so.
-    const schema = JSON.parse(require('node:fs').readFileSync(BUNDLED_JOBBER_SCHEMA, 'utf8')) as {
+    const schema = JSON.parse(readFileSync(BUNDLED_JOBBER_SCHEMA, 'utf8')) as {
       data: { __schema: { types: { name: string; fields?: { name: string }[] }[] } };
     };
     const query = schema.data.__schema.types.find((t) => t.name === 'Query')!;

@@ -29,11 +29,13 @@ export function checkJobberDocuments(introspectionPath: string): { operation: st
 if (require.main === module) {
   const path = process.argv[2] ?? BUNDLED_JOBBER_SCHEMA;
   const results = checkJobberDocuments(path);
-  for (const r of results)
-    console.log(`${r.errors.length ? 'FAIL' : 'ok  '} ${r.operation}${r.errors.map((e) => `\n     ${e}`).join('')}`);
+  const lines = results.map(
+    (r) => `${r.errors.length ? 'FAIL' : 'ok  '} ${r.operation}${r.errors.map((e) => `\n     ${e}`).join('')}`,
+  );
   const failed = results.filter((r) => r.errors.length).length;
-  console.log(
+  lines.push(
     failed ? `${failed} document(s) invalid against ${path}` : `all ${results.length} documents valid against ${path}`,
   );
+  process.stdout.write(`${lines.join('\n')}\n`);
   process.exit(failed ? 1 : 0);
 }
