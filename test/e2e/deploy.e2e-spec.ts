@@ -603,3 +603,30 @@ describe('Grafana dashboard - deploy/grafana/tradeengage-dashboard.json', () => 
     }
   });
 });
+
+describe('Node.js runtime - Dockerfile, engines, CI', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const ranges: string[] = pkg.engines.node.split('||').map((r: string) => r.trim());
+  const image = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  const ciNode = /^VERSION=(\d+)\.(\d+)\.\d+$/m.exec(readFileSync(join(ROOT, 'scripts/node24.sh'), 'utf8'));
+
+  it('builds the image on the Node major CI tests (scripts/node24.sh), an even (LTS) one that engines admits', () => {
+    expect(image?.[1]).toBeDefined();
+    expect(image![1]).toBe(ciNode?.[1]);
+    expect(Number(image![1]) % 2).toBe(0);
+    const range = ranges.find((r) => r.startsWith(`^${image![1]}.`));
+    expect({ range, ciMinorAtLeast: Number(ciNode![2]) >= Number(range?.split('.')[1]) }).toEqual({
+      range: expect.any(String),
+      ciMinorAtLeast: true,
+    });
+  });
+
+  it('admits the Node the tests run on', () => {
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    const admitted = ranges.some((r) => {
+      const [m, n] = r.replace('^', '').split('.').map(Number);
+      return major === m && minor >= n;
+    });
+    expect({ node: process.version, admitted }).toEqual({ node: process.version, admitted: true });
+  });
+});
