@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 import { AppConfig } from '../config/app-config';
 import { IdempotencyService } from '../jobs/idempotency.service';
@@ -49,12 +49,24 @@ export class CleanupService {
         );
         if (!batch.length) return 0;
         const ids = batch.map((r) => r.id);
-        await m.query(`INSERT INTO archived_jobs SELECT *, now() FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
-        await m.query(`INSERT INTO archived_routings SELECT *, now() FROM routings WHERE job_id = ANY($1::uuid[])`, [
-          ids,
-        ]);
+        // By column name: migrations append columns to the live and archive tables in different orders.
+        const jobs = await columnsOf(m, 'jobs');
+        const routings = await columnsOf(m, 'routings');
+        const events = await columnsOf(m, 'routing_events');
+        const list = (columns: string[], alias = '') => columns.map((c) => `${alias}"${c}"`).join(', ');
         await m.query(
-          `INSERT INTO archived_routing_events SELECT e.*, now() FROM routing_events e
+          `INSERT INTO archived_jobs (${list(jobs)}, archived_at)
+             SELECT ${list(jobs)}, now() FROM jobs WHERE id = ANY($1::uuid[])`,
+          [ids],
+        );
+        await m.query(
+          `INSERT INTO archived_routings (${list(routings)}, archived_at)
+             SELECT ${list(routings)}, now() FROM routings WHERE job_id = ANY($1::uuid[])`,
+          [ids],
+        );
+        await m.query(
+          `INSERT INTO archived_routing_events (${list(events)}, archived_at)
+             SELECT ${list(events, 'e.')}, now() FROM routing_events e
              JOIN routings r ON r.id = e.routing_id WHERE r.job_id = ANY($1::uuid[])`,
           [ids],
         );
@@ -87,4 +99,14 @@ export class CleanupService {
       return rows.length;
     });
   }
+}
+
+/** The live table's columns, read each time: a migration may add one while the worker runs. */
+async function columnsOf(m: EntityManager, table: string): Promise<string[]> {
+  const rows: { name: string }[] = await m.query(
+    `SELECT column_name AS name FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
+    [table],
+  );
+  return rows.map((r) => r.name);
 }

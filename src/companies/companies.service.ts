@@ -5,6 +5,7 @@ import { Repository } from 'typeorm';
 import { toE164 } from '../common/contact';
 import { NotFoundError, ValidationError } from '../common/errors';
 import { Page, pageQuery, toPage } from '../common/pagination';
+import { InvalidCredentialsError } from '../providers/credentials';
 import { ProviderCredentials } from '../providers/field-service-provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { Company } from './company.entity';
@@ -113,15 +114,14 @@ export class CompaniesService {
     try {
       credentials = this.providers.get(provider.type).validateCredentials(provider.credentials);
     } catch (error) {
-      // The strategy names the bad field (`credentials.clientSecret is required`); never echo values.
-      const message = (error as Error).message.replace(/^credentials\.?/, '');
-      const field = /^(\w+)/.exec(message)?.[1];
-      throw new ValidationError([
-        {
-          field: field ? `provider.credentials.${field}` : 'provider.credentials',
-          message: message.replace(/^\w+\s*/, '') || 'is invalid',
-        },
-      ]);
+      if (!(error instanceof InvalidCredentialsError)) throw error;
+      // Every bad field at once, named but never echoed.
+      throw new ValidationError(
+        error.errors.map((e) => ({
+          field: e.field ? `provider.credentials.${e.field}` : 'provider.credentials',
+          message: e.message,
+        })),
+      );
     }
     return { providerType: provider.type, providerCredentials: this.cipher.encrypt(credentials) };
   }

@@ -32,6 +32,8 @@ export class AppConfig {
   readonly archiveAfterDays: number;
   readonly rateLimits: Record<'servicetitan' | 'housecallpro', RateLimit>;
   readonly apiRateLimitPerMinute: number;
+  /** The trades jobs and companies may name (`TRADES`). */
+  readonly trades: readonly string[];
   readonly logLevel: string;
 
   constructor(env: Env, options: { sandboxUrl?: string } = {}) {
@@ -71,6 +73,7 @@ export class AppConfig {
     this.archiveAfterDays = env.ARCHIVE_AFTER_DAYS;
     this.rateLimits = env.RATE_LIMITS;
     this.apiRateLimitPerMinute = env.API_RATE_LIMIT_PER_MINUTE;
+    this.trades = env.TRADES;
     this.logLevel = env.LOG_LEVEL;
   }
 

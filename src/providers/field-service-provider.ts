@@ -69,7 +69,7 @@ export interface ProviderCallHooks {
 /** One strategy per provider; looked up by `type` in the ProviderRegistry. */
 export interface FieldServiceProvider {
   readonly type: ProviderType;
-  /** Throws a plain Error naming the bad field when credentials do not have this provider's shape. */
+  /** Throws an InvalidCredentialsError naming every bad field when credentials do not have this provider's shape. */
   validateCredentials(credentials: unknown): ProviderCredentials;
   /** Idempotent: a retry finds the record an earlier attempt created instead of making a second one. */
   createReferral(params: {

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-import { credentialsObject, requiredString } from '../credentials';
+import { readCredentials } from '../credentials';
 import {
   CreatedReferral,
   FieldServiceProvider,
@@ -44,8 +44,7 @@ export class HousecallProProvider implements FieldServiceProvider {
   constructor(private readonly client: HousecallProClient) {}
 
   validateCredentials(credentials: unknown): HousecallProCredentials {
-    const source = credentialsObject(credentials);
-    return { apiKey: requiredString(source, 'apiKey') };
+    return readCredentials(credentials, { apiKey: 'string' });
   }
 
   async createReferral(params: {

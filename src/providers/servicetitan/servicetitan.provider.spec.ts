@@ -1,5 +1,6 @@
 import { startSandbox } from '../../sandbox/sandbox';
 import { SandboxControl } from '../../sandbox/sandbox-control.client';
+import { InvalidCredentialsError } from '../credentials';
 import { ProviderCallHooks, Referral, ServiceTitanCredentials } from '../field-service-provider';
 import { ProviderError } from '../provider-error';
 import { ProviderSettings } from '../provider-settings';
@@ -143,6 +144,22 @@ describe('ServiceTitanProvider against the sandbox', () => {
       ],
     ])('%s', (_name, input, message) => {
       expect(() => provider.validateCredentials(input)).toThrow(message);
+    });
+
+    it('names every missing or malformed field at once', () => {
+      let error: unknown;
+      try {
+        provider.validateCredentials({ tenantId: 'x', clientSecret: 7 });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidCredentialsError);
+      expect((error as InvalidCredentialsError).errors).toEqual([
+        { field: 'tenantId', message: 'must be an integer string (digits only)' },
+        { field: 'clientId', message: 'is required' },
+        { field: 'clientSecret', message: 'must be a string' },
+        { field: 'bookingProviderId', message: 'is required' },
+      ]);
     });
 
     it('never echoes the secret in its errors', () => {

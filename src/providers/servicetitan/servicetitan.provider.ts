@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-import { credentialsObject, requiredIntegerString, requiredString } from '../credentials';
+import { readCredentials } from '../credentials';
 import {
   CreatedReferral,
   FieldServiceProvider,
@@ -27,13 +27,12 @@ export class ServiceTitanProvider implements FieldServiceProvider {
   constructor(private readonly client: ServiceTitanClient) {}
 
   validateCredentials(credentials: unknown): ServiceTitanCredentials {
-    const source = credentialsObject(credentials);
-    return {
-      tenantId: requiredIntegerString(source, 'tenantId'),
-      clientId: requiredString(source, 'clientId'),
-      clientSecret: requiredString(source, 'clientSecret'),
-      bookingProviderId: requiredIntegerString(source, 'bookingProviderId'),
-    };
+    return readCredentials(credentials, {
+      tenantId: 'integer',
+      clientId: 'string',
+      clientSecret: 'string',
+      bookingProviderId: 'integer',
+    });
   }
 
   async createReferral(params: {
