@@ -8,6 +8,7 @@ import {
   serviceTitanCredentials,
 } from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp } from '../helpers/app';
+import { recordResponse } from '../contract/contract-recorder';
 import { ApiClient, ApiResponse, apiClient, expectProblem } from '../helpers/http';
 import { TEST_ADMIN_KEY } from '../test-env';
 
@@ -1167,6 +1168,7 @@ async function send(baseUrl: string, c: BadCase, ctx: Ctx): Promise<ApiResponse>
       // left as text: the assertions below report it
     }
   }
+  recordResponse(baseUrl, { method: c.method, path, status: res.status, headers: res.headers, body: parsed });
   return { status: res.status, body: parsed, headers: res.headers, contentType };
 }
 
@@ -1283,6 +1285,8 @@ describe('Bad input on every endpoint that takes a body, a query or an id', () =
         },
         body: gzipSync(JSON.stringify({ name: 'Gzip Co' })),
       });
+      const body = await res.json();
+      recordResponse(t.url, { method: 'POST', path: '/api/companies', status: res.status, headers: res.headers, body });
       expect(res.status).toBe(201);
     });
   });

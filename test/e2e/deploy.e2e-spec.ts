@@ -12,6 +12,7 @@ import { APP_MODES, AppMode } from '../../src/config/app-mode';
 import { envSchema } from '../../src/config/env';
 import { METRIC } from '../../src/metrics/metrics';
 import { TestApp, startTestApp } from '../helpers/app';
+import { apiClient } from '../helpers/http';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../test-env';
 
 // The deployment files are checked against the code they deploy: the config schema, the routes the
@@ -469,21 +470,20 @@ describe.each(podModes)('probes and /metrics - APP_MODE=%s', (mode) => {
   it.each(containers.flatMap((c) => probesOf(c).map(([kind, probe]) => [kind, probe.httpGet!.path] as const)))(
     '%s GET %s answers 200',
     async (_, path) => {
-      const res = await fetch(`${t.url}${path}`);
+      const res = await apiClient(t.url).get(path);
       expect({ path, status: res.status }).toEqual({ path, status: 200 });
-      expect(await res.json()).toMatchObject({ status: 'ok' });
+      expect(res.body).toMatchObject({ status: 'ok' });
     },
   );
 
   it.each(ofKind('ServiceMonitor').flatMap((m) => m.spec.endpoints.map((e: { path: string }) => e.path)))(
     'the ServiceMonitor path %s answers Prometheus text',
     async (path) => {
-      const res = await fetch(`${t.url}${path}`);
+      const res = await apiClient(t.url).get<string>(path);
       expect(res.status).toBe(200);
-      const contentType = res.headers.get('content-type') ?? '';
-      expect(contentType).toMatch(/^text\/plain/);
-      expect(contentType).toContain('version=0.0.4');
-      const text = await res.text();
+      expect(res.contentType).toMatch(/^text\/plain/);
+      expect(res.contentType).toContain('version=0.0.4');
+      const text = res.body;
       const lines = text.split('\n').filter((l) => l && !l.startsWith('#'));
       expect(lines.length).toBeGreaterThan(10);
       expect(
@@ -508,7 +508,7 @@ describe('Grafana dashboard - deploy/grafana/tradeengage-dashboard.json', () => 
 
   beforeAll(async () => {
     t = await startTestApp({}, 'all');
-    exposition = await (await fetch(`${t.url}/metrics`)).text();
+    exposition = (await apiClient(t.url).get<string>('/metrics')).body;
     series = exposedSeries(exposition);
   });
   afterAll(() => t?.close());
