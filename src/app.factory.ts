@@ -3,11 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
+import { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { DestinationStream } from 'pino';
 
 import { mountBullBoard } from './admin/bull-board';
 import { AppModule } from './app.module';
+import { ValidationError } from './common/errors';
 import { ProblemDetailsFilter, answerClientError } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -25,6 +27,10 @@ export async function createApp(
   });
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: '256kb' });
+  // Nest would answer the parser's SyntaxError with a 400 whose detail quotes the start of the body: never echo it.
+  app.use((error: unknown, _req: Request, _res: Response, next: NextFunction) =>
+    next(error instanceof SyntaxError ? new ValidationError([{ field: 'body', message: 'is not valid JSON' }]) : error),
+  );
   app.set('etag', false);
   app.disable('x-powered-by');
   // Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.

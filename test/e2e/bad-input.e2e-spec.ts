@@ -1214,6 +1214,35 @@ describe('Bad input on every endpoint that takes a body, a query or an id', () =
     expect(text.length).toBeLessThan(4096); // nothing of a huge body is echoed back
   });
 
+  it.each([
+    ['malformed JSON', '{"summary": "MARKER-abc', 'application/json', 'body'],
+    ['JSON with trailing text', '{"summary":"x"} MARKER-abc', 'application/json', 'body'],
+    ['a JSON string', '"MARKER-abc"', 'application/json', 'body'],
+    ['a latin1 charset', '{"summary":"MARKER-abc"}', 'application/json; charset=latin1', undefined],
+  ])('never echoes the request in a problem: %s', async (_, raw, contentType, field) => {
+    const res = await fetch(`${t.url}/api/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': contentType },
+      body: raw,
+    });
+    const text = await res.text();
+    recordResponse(t.url, {
+      method: 'POST',
+      path: '/api/jobs',
+      status: res.status,
+      headers: res.headers,
+      body: JSON.parse(text),
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(text).not.toMatch(/MARKER|latin1/i);
+    if (field) expect(JSON.parse(text).errors).toEqual([{ field, message: 'is not valid JSON' }]);
+  });
+
+  it('never echoes a malformed path', async () => {
+    const problem = expectProblem(await admin.get('/api/jobs/%E0%A4%AMARKER'), 400);
+    expect(JSON.stringify(problem)).not.toMatch(/MARKER|%E0/);
+  });
+
   it('was not polluted and still works afterwards', async () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
