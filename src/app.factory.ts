@@ -1,4 +1,4 @@
-import { INestApplication, RequestMethod } from '@nestjs/common';
+import { INestApplication, LoggerService, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -25,7 +25,7 @@ export async function createApp(
     bufferLogs: true,
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(new StartupRouteLogger(app.get(Logger)));
   app.useBodyParser('json', { limit: '256kb' });
   // Nest would answer the parser's SyntaxError with a 400 whose detail quotes the start of the body: never echo it.
   app.use((error: unknown, _req: Request, _res: Response, next: NextFunction) =>
@@ -58,6 +58,32 @@ export async function createApp(
     mountBullBoard(app);
   }
   return app;
+}
+
+/**
+ * Nest's log over pino, without the RoutesResolver's per-controller headers: they prefix every controller with
+ * /api, /metrics too, which the prefix excludes. The "Mapped {/metrics, GET} route" lines under them are right.
+ */
+class StartupRouteLogger implements LoggerService {
+  constructor(private readonly pino: Logger) {}
+  log(message: unknown, ...rest: unknown[]): void {
+    if (rest.at(-1) !== 'RoutesResolver') this.pino.log(message, ...rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.pino.error(message, ...rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.pino.warn(message, ...rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.pino.debug(message, ...rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.pino.verbose(message, ...rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.pino.fatal(message, ...rest);
+  }
 }
 
 /** Everything under /api, but /metrics where Prometheus expects it. */

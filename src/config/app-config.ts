@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import { ProviderSettings } from '../providers/provider-settings';
-import { AppMode } from './app-mode';
+import { AppMode, runsApi } from './app-mode';
 import { DEV_ADMIN_API_KEY, Env, RateLimit, parseEnv } from './env';
 
 /** The validated configuration, with the defaults that depend on other variables resolved. */
@@ -16,7 +16,13 @@ export class AppConfig {
   readonly usingDevAdminKey: boolean;
   readonly credentialsKey: Buffer;
   readonly usingDevCredentialsKey: boolean;
+  /** Providers point at the provider sandbox (SANDBOX). */
   readonly sandbox: boolean;
+  /**
+   * This process starts the embedded sandbox: the one that serves the API (`api` or `all`). A `worker` uses the
+   * sandbox of the API process on SANDBOX_PORT, so an api and a worker on one machine do not both bind the port.
+   */
+  readonly startsSandbox: boolean;
   readonly sandboxPort: number;
   readonly providers: ProviderSettings;
   readonly cron: { sync: string; poll: string; retry: string; cleanup: string };
@@ -51,6 +57,7 @@ export class AppConfig {
       : createHash('sha256').update('tradeengage-dev-credentials-key').digest();
     this.usingDevCredentialsKey = !env.CREDENTIALS_KEY;
     this.sandbox = env.SANDBOX ?? !this.production;
+    this.startsSandbox = this.sandbox && runsApi(this.mode);
     this.sandboxPort = env.SANDBOX_PORT;
     const sandboxUrl = options.sandboxUrl ?? `http://127.0.0.1:${env.SANDBOX_PORT}`;
     const viaSandbox = (explicit: string | undefined, real: string) => explicit ?? (this.sandbox ? sandboxUrl : real);
