@@ -14,7 +14,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (found.rowCount === 0) {
       await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: { code?: string }) => {
-        if (error.code !== '42P04') throw error; // created concurrently by another process
+        // Created concurrently by another process: 42P04 once it exists, 23505 while its row is being committed.
+        if (error.code !== '42P04' && error.code !== '23505') throw error;
       });
     }
   } finally {
