@@ -15,7 +15,7 @@ const TAGS: [string, string][] = [
   ['metrics', 'Prometheus metrics (public)'],
 ];
 
-export const REQUEST_ID_HEADER = 'X-Request-Id';
+const REQUEST_ID_HEADER = 'X-Request-Id';
 
 /**
  * The OpenAPI 3.1 document of the API: what Swagger UI shows, `/api/docs-json` serves, `npm run lint:api` lints and
