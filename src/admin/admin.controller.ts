@@ -1,5 +1,13 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Queue } from 'bullmq';
 import { Request } from 'express';
 
@@ -14,14 +22,16 @@ class SweepRunResponse {
   @ApiProperty({ format: 'uuid' }) sweepId: string;
 }
 
+const COUNT = { type: 'integer', minimum: 0, example: 0 } as const;
+
 class QueueCountsResponse {
   @ApiProperty({ example: 'sync' }) name: string;
-  @ApiProperty() waiting: number;
-  @ApiProperty() active: number;
-  @ApiProperty() delayed: number;
-  @ApiProperty() failed: number;
-  @ApiProperty() completed: number;
-  @ApiProperty({ description: 'Waiting jobs with a priority' }) prioritized: number;
+  @ApiProperty(COUNT) waiting: number;
+  @ApiProperty(COUNT) active: number;
+  @ApiProperty(COUNT) delayed: number;
+  @ApiProperty(COUNT) failed: number;
+  @ApiProperty(COUNT) completed: number;
+  @ApiProperty({ ...COUNT, description: 'Waiting jobs with a priority' }) prioritized: number;
 }
 
 @ApiTags('operations')
@@ -36,6 +46,11 @@ export class AdminController {
 
   @Post('sweeps/:name/run')
   @HttpCode(202)
+  @ApiOperation({
+    operationId: 'runSweep',
+    summary: 'Run a sweep now',
+    description: 'Enqueues the sweep through the same path as its cron; a worker runs it.',
+  })
   @ApiParam({ name: 'name', enum: SWEEP_NAMES })
   @ApiAcceptedResponse({ type: SweepRunResponse, description: 'Enqueued through the same path as the cron' })
   @ApiProblems(400, 401, 403)
@@ -48,6 +63,7 @@ export class AdminController {
   }
 
   @Get('queues')
+  @ApiOperation({ operationId: 'listQueues', summary: 'Job counts of every queue' })
   @ApiOkResponse({ type: [QueueCountsResponse] })
   @ApiProblems(401, 403)
   async queueCounts(): Promise<QueueCountsResponse[]> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { HousecallProSettings } from '../providers/housecallpro';
 import type { ServiceTitanSettings } from '../providers/servicetitan';
 import { AppConfig } from './app-config';
-import { DEV_ADMIN_API_KEY, InvalidEnvironmentError, parseEnv } from './env';
+import { DEFAULT_TRADES, DEV_ADMIN_API_KEY, InvalidEnvironmentError, parseEnv } from './env';
 
 const KEY_32 = Buffer.alloc(32, 7).toString('base64');
 const ADMIN_KEY = 'te_prod_admin_key_0123456789';
@@ -67,6 +67,13 @@ describe('parseEnv', () => {
     ['LOG_LEVEL', 'silent', 'silent'],
   ])('reads %s=%p as %p', (name, value, expected) => {
     expect(parseEnv({ [name]: value })[name as keyof ReturnType<typeof parseEnv>]).toEqual(expected);
+  });
+
+  it('takes the trade taxonomy from TRADES: lower-cased, trimmed, de-duplicated; the default list otherwise', () => {
+    expect(parseEnv({}).TRADES).toEqual([...DEFAULT_TRADES]);
+    expect(parseEnv({ TRADES: ' Plumbing, chimney_sweep ,plumbing,,' }).TRADES).toEqual(['plumbing', 'chimney_sweep']);
+    expect(parseError({ TRADES: 'plumbing,heat pumps' })).toContain('TRADES.1: must be lower-case slugs');
+    expect(parseError({ TRADES: ' , ' })).toContain('TRADES: must name at least one trade');
   });
 
   it('merges a partial RATE_LIMITS override with the defaults', () => {
@@ -191,6 +198,18 @@ describe('AppConfig', () => {
     expect(config.credentialsKey).toHaveLength(32);
     // The dev credentials key is stable, so dev data stays readable across restarts.
     expect(AppConfig.from({}).credentialsKey.equals(config.credentialsKey)).toBe(true);
+  });
+
+  it.each([
+    ['all', {}, true],
+    ['api', {}, true],
+    ['worker', {}, false],
+    ['all', { SANDBOX: 'false' }, false],
+  ])('starts the embedded sandbox only where the API runs: %s %j', (mode, vars, starts) => {
+    const config = AppConfig.from({ APP_MODE: mode, ...vars });
+    expect(config.startsSandbox).toBe(starts);
+    // A worker still points its providers at the sandbox (the API process's) unless SANDBOX is false.
+    expect(st(config).apiUrl).toBe(config.sandbox ? 'http://127.0.0.1:4010' : 'https://api.servicetitan.io');
   });
 
   it('points the providers at the sandbox that actually started, and at SANDBOX_PORT otherwise', () => {

@@ -43,6 +43,39 @@ function rateLimits() {
     );
 }
 
+/** The trade taxonomy: jobs and companies may only name these (README "Trades"). */
+export const DEFAULT_TRADES = [
+  'plumbing',
+  'electrical',
+  'hvac',
+  'roofing',
+  'landscaping',
+  'pest_control',
+  'painting',
+  'flooring',
+  'handyman',
+  'appliance_repair',
+  'garage_door',
+  'cleaning',
+  'pool_spa',
+  'solar',
+] as const;
+
+const trades = z
+  .string()
+  .transform((text) => [...new Set(text.split(',').map((t) => t.trim().toLowerCase()))].filter(Boolean))
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, 'must be lower-case slugs (a-z, 0-9, _ or -)')
+          .max(50),
+      )
+      .min(1, 'must name at least one trade')
+      .max(200),
+  );
+
 const credentialsKey = z
   .string()
   .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be a base64-encoded 32-byte key');
@@ -83,6 +116,7 @@ export function envSchema() {
       ARCHIVE_AFTER_DAYS: int(0, 36_500).default(90),
       RATE_LIMITS: rateLimits().default(() => rateLimits().parse('{}')),
       API_RATE_LIMIT_PER_MINUTE: int(1).default(600),
+      TRADES: trades.default(() => [...DEFAULT_TRADES]),
       LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       ...providerEnv,
     })

@@ -6,7 +6,7 @@ import { DataSource, In, Repository } from 'typeorm';
 
 import { Caller } from '../auth/caller';
 import { cleanText, normalizeEmail, toE164 } from '../common/contact';
-import { FieldError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../common/errors';
+import { FieldError, ForbiddenError, NotFoundError, UnprocessableError } from '../common/errors';
 import { Page, pageQuery, toPage } from '../common/pagination';
 import { METRIC } from '../metrics/metrics';
 import { Company } from '../companies/company.entity';
@@ -38,6 +38,7 @@ export function toJobResponse(job: Job, routings: Routing[]): JobResponse {
     address: job.address,
     summary: job.summary,
     trade: job.trade,
+    unroutedReason: job.unroutedReason,
     revenueCents: job.revenueCents,
     currency: job.currency,
     completedAt: job.completedAt,
@@ -81,11 +82,12 @@ export class JobsService {
       if (claim.kind === 'replay') return { status: claim.status, body: claim.body as JobResponse, replayed: true };
     }
     try {
-      const targets = await this.resolveTargets(dto, address.zip);
+      const { targets, unroutedReason } = await this.resolveTargets(dto, address.zip);
       const { job, routings } = await this.db.transaction(async (m) => {
         const job = await m.save(
           m.create(Job, {
             status: targets.length ? 'open' : 'unrouted',
+            unroutedReason,
             companyId: dto.companyId,
             technicianId: dto.technicianId,
             homeowner,
@@ -203,24 +205,19 @@ export class JobsService {
     );
     if (!decision.ok)
       throw new UnprocessableError('Some target companies cannot receive this referral', decision.errors);
-    return decision.targets;
+    return decision;
   }
 }
 
+/** Normalizes a validated homeowner (CreateJobDto checks the phone and that a phone or an email is given). */
 function normalizeHomeowner(dto: CreateJobDto): Homeowner {
   const { homeowner } = dto;
   const phone = cleanText(homeowner.phone);
   const email = cleanText(homeowner.email);
-  if (!phone && !email) {
-    throw new ValidationError([{ field: 'homeowner', message: 'needs a phone or an email' }]);
-  }
-  const e164 = phone ? toE164(phone) : null;
-  if (phone && !e164)
-    throw new ValidationError([{ field: 'homeowner.phone', message: 'must be a valid phone number' }]);
   return {
     firstName: homeowner.firstName,
     lastName: homeowner.lastName,
-    phone: e164,
+    phone: phone ? toE164(phone) : null,
     email: email ? normalizeEmail(email) : null,
   };
 }

@@ -8,6 +8,7 @@ import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/config/app-config';
 import { AppMode } from '../../src/config/app-mode';
 import { RunningSandbox, startSandbox } from '../../src/sandbox/sandbox';
+import { registerAppMode } from '../contract/contract-recorder';
 import { SANDBOX_JOBBER_APP, TEST_ADMIN_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test-env';
 
 export interface TestApp {
@@ -50,6 +51,7 @@ export async function startTestApp(
   const app = await createApp(config, options);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
+  registerAppMode(`http://127.0.0.1:${address.port}`, mode);
   return {
     app,
     url: `http://127.0.0.1:${address.port}`,
