@@ -1,5 +1,13 @@
 import { Controller, Get, Header, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Request } from 'express';
 
 import { Caller, CurrentCaller, Public, Roles } from '../auth/caller';
@@ -24,6 +32,16 @@ export class OAuthController {
   @HttpCode(200)
   @ApiBearerAuth()
   @Roles('admin', 'company')
+  @ApiOperation({
+    operationId: 'authorizeConnection',
+    summary: 'Start an OAuth connect (Jobber)',
+    description:
+      "The provider's authorize URL for this company, with a signed state that works once within 10 minutes. " +
+      'Open it in a browser and approve; the provider sends the browser back to the callback, which stores the new ' +
+      'active connection. Admin, or the company’s own key.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The company' })
+  @ApiParam({ name: 'provider', example: 'jobber', description: 'A provider that connects through OAuth' })
   @ApiOkResponse({
     type: AuthorizeResponse,
     description: 'The URL to send the company admin to (valid 10 minutes, once)',
@@ -43,6 +61,14 @@ export class OAuthController {
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-store')
   @ApiProduces('text/html')
+  @ApiOperation({
+    operationId: 'oauthCallback',
+    summary: 'OAuth callback (the provider redirects the browser here)',
+    description:
+      'Exchanges the code, stores the tokens encrypted in a new active connection and answers a short page. A bad, ' +
+      "reused or expired `state`, or the provider's `error`, is a 400 and stores nothing.",
+  })
+  @ApiParam({ name: 'provider', example: 'jobber' })
   @ApiOkResponse({ description: 'A short page saying the company is connected' })
   @ApiProblems(400, 404, 502, 503)
   async callback(@Param('provider') provider: string, @Req() req: Request): Promise<string> {
