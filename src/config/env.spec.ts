@@ -46,6 +46,7 @@ describe('parseEnv', () => {
       RATE_LIMITS: {
         servicetitan: { perMinute: 60, perHour: 3600, burst: 10 },
         housecallpro: { perMinute: 120, perHour: 7200, burst: 20 },
+        jobber: { perMinute: 500, perHour: 30000, burst: 50 },
       },
       API_RATE_LIMIT_PER_MINUTE: 600,
       LOG_LEVEL: 'info',
@@ -80,6 +81,7 @@ describe('parseEnv', () => {
     expect(parseEnv({ RATE_LIMITS: '{"servicetitan":{"perMinute":120}}' }).RATE_LIMITS).toEqual({
       servicetitan: { perMinute: 120, perHour: 3600, burst: 10 },
       housecallpro: { perMinute: 120, perHour: 7200, burst: 20 },
+      jobber: { perMinute: 500, perHour: 30000, burst: 50 },
     });
   });
 
@@ -106,7 +108,7 @@ describe('parseEnv', () => {
     ['HOUSECALLPRO_API_URL', 'localhost:4010'],
     ['PROVIDER_TIMEOUT_MS', '10'],
     ['RATE_LIMITS', 'not-json'],
-    ['RATE_LIMITS', '{"jobber":{"perMinute":10}}'],
+    ['RATE_LIMITS', '{"fieldedge":{"perMinute":10}}'],
     ['RATE_LIMITS', '{"servicetitan":{"perMinute":0}}'],
     ['RATE_LIMITS', '{"servicetitan":{"perMinute":"60"}}'],
     ['RATE_LIMITS', '[]'],

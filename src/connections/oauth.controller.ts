@@ -60,7 +60,6 @@ export class OAuthController {
   @Public()
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-store')
-  @ApiProduces('text/html')
   @ApiOperation({
     operationId: 'oauthCallback',
     summary: 'OAuth callback (the provider redirects the browser here)',
@@ -69,7 +68,10 @@ export class OAuthController {
       "reused or expired `state`, or the provider's `error`, is a 400 and stores nothing.",
   })
   @ApiParam({ name: 'provider', example: 'jobber' })
-  @ApiOkResponse({ description: 'A short page saying the company is connected' })
+  @ApiOkResponse({
+    description: 'A short page saying the company is connected',
+    content: { 'text/html': { schema: { type: 'string' } } },
+  })
   @ApiProblems(400, 404, 502, 503)
   async callback(@Param('provider') provider: string, @Req() req: Request): Promise<string> {
     const query = Object.fromEntries(

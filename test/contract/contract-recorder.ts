@@ -21,6 +21,14 @@ let contract: OpenApiContract | undefined;
 const modes = new Map<string, string>();
 const results: Omit<FileResults, 'file'> = { validated: 0, outsideDocument: 0, matched: {}, violations: [] };
 
+/**
+ * Validates this test file's responses against another document: the one an app with extra providers registered
+ * (test/e2e/provider-seam.e2e-spec.ts) publishes itself.
+ */
+export function useContractDocument(document: Record<string, unknown>): void {
+  contract = new OpenApiContract(document);
+}
+
 /** startTestApp tells which mode an app runs in (a worker answers 404 for the API's operations). */
 export function registerAppMode(baseUrl: string, mode: string): void {
   modes.set(new URL(baseUrl).origin, mode);

@@ -252,7 +252,7 @@ describe('API keys, companies and technicians', () => {
         provider: { type: 'servicetitan', credentials: { tenantId: 'abc', clientSecret: 'leak-me-not' } },
       });
       expect(expectProblem(fixed, 400).errors).toEqual([
-        { field: 'provider.credentials.tenantId', message: 'must be an integer string (digits only)' },
+        { field: 'provider.credentials.tenantId', message: 'must be an integer id (digits only)' },
         { field: 'provider.credentials.clientId', message: 'is required' },
         { field: 'provider.credentials.bookingProviderId', message: 'is required' },
       ]);

@@ -1086,7 +1086,7 @@ const cases: BadCase[] = [
   {
     name: 'routings list: unknown provider',
     method: 'GET',
-    path: '/api/routings?providerType=jobber',
+    path: '/api/routings?providerType=fieldedge',
     status: 400,
     field: 'providerType',
   },

@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 
 import { CredentialsCipher } from '../../src/connections/credentials-cipher';
 import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
+import { recordResponse } from '../contract/contract-recorder';
 import { connectJobber, createCompany, createNetwork, createTechnician, jobBody } from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp, truncateAll } from '../helpers/app';
 import { ApiClient, apiClient, expectProblem } from '../helpers/http';
@@ -128,6 +129,15 @@ describe('Jobber - OAuth connect, rotating tokens, GraphQL referrals and polling
       };
       const problem = async (url: string, field: string) => {
         const res = await fetch(url);
+        const { pathname, search } = new URL(url);
+        const text = await res.clone().text();
+        recordResponse(t.url, {
+          method: 'GET',
+          path: pathname + search,
+          status: res.status,
+          headers: res.headers,
+          body: JSON.parse(text),
+        });
         expect(res.status).toBe(400);
         expect(res.headers.get('content-type')).toContain('application/problem+json');
         const body = (await res.json()) as { errors: { field: string; message: string }[] };

@@ -1,3 +1,4 @@
+import { recordResponse } from '../contract/contract-recorder';
 import { ApiClient } from '../helpers/http';
 
 let counter = 0;
@@ -76,6 +77,9 @@ export async function connectJobber(admin: ApiClient, serviceUrl: string, compan
   const approval = await fetch(authorize.body.authorizeUrl as string, { redirect: 'manual' });
   const location = new URL(approval.headers.get('location') ?? '');
   // The service's public URL in tests is localhost:0; the browser hop goes to where the app really listens.
-  const callback = await fetch(`${serviceUrl}${location.pathname}${location.search}`);
-  return { status: callback.status, body: await callback.text(), location };
+  const path = `${location.pathname}${location.search}`;
+  const callback = await fetch(`${serviceUrl}${path}`);
+  const body = await callback.text();
+  recordResponse(serviceUrl, { method: 'GET', path, status: callback.status, headers: callback.headers, body });
+  return { status: callback.status, body, location };
 }
