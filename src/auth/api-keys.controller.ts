@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiTags } from '@nestjs/swagger';
 
+import { Actor, CurrentActor } from '../audit/actor';
 import { ApiPage, ApiProblems } from '../common/openapi';
 import { Page, PageQuery } from '../common/pagination';
 import { UuidPipe } from '../common/uuid.pipe';
@@ -19,8 +20,8 @@ export class ApiKeysController {
   @Post()
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
   @ApiProblems(400, 401, 403, 413, 415, 422)
-  create(@Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
-    return this.apiKeys.create(dto);
+  create(@Body() dto: CreateApiKeyDto, @CurrentActor() actor: Actor): Promise<CreatedApiKeyResponse> {
+    return this.apiKeys.create(dto, actor);
   }
 
   @Get()
@@ -34,7 +35,7 @@ export class ApiKeysController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked; the key stops working at once' })
   @ApiProblems(400, 401, 403, 404)
-  async revoke(@Param('id', new UuidPipe()) id: string): Promise<void> {
-    await this.apiKeys.revoke(id);
+  async revoke(@Param('id', new UuidPipe()) id: string, @CurrentActor() actor: Actor): Promise<void> {
+    await this.apiKeys.revoke(id, actor);
   }
 }

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
+import { Actor, CurrentActor } from '../audit/actor';
 import { Roles } from '../auth/caller';
 import { ApiProblems, ApiPage } from '../common/openapi';
 import { Page, PageQuery } from '../common/pagination';
@@ -22,8 +23,8 @@ export class CompaniesController {
   @Post('companies')
   @ApiCreatedResponse({ type: CompanyResponse })
   @ApiProblems(400, 401, 403, 413, 415)
-  async create(@Body() dto: CreateCompanyDto): Promise<CompanyResponse> {
-    return toCompanyResponse(await this.companies.create(dto));
+  async create(@Body() dto: CreateCompanyDto, @CurrentActor() actor: Actor): Promise<CompanyResponse> {
+    return toCompanyResponse(await this.companies.create(dto, actor));
   }
 
   @Get('companies')
@@ -44,15 +45,23 @@ export class CompaniesController {
   @Patch('companies/:id')
   @ApiOkResponse({ type: CompanyResponse })
   @ApiProblems(400, 401, 403, 404, 413, 415)
-  async update(@Param('id', uuid) id: string, @Body() dto: UpdateCompanyDto): Promise<CompanyResponse> {
-    return toCompanyResponse(await this.companies.update(id, dto));
+  async update(
+    @Param('id', uuid) id: string,
+    @Body() dto: UpdateCompanyDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<CompanyResponse> {
+    return toCompanyResponse(await this.companies.update(id, dto, actor));
   }
 
   @Post('companies/:id/technicians')
   @ApiCreatedResponse({ type: TechnicianResponse })
   @ApiProblems(400, 401, 403, 404, 413, 415)
-  addTechnician(@Param('id', uuid) id: string, @Body() dto: CreateTechnicianDto): Promise<Technician> {
-    return this.companies.addTechnician(id, dto);
+  addTechnician(
+    @Param('id', uuid) id: string,
+    @Body() dto: CreateTechnicianDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<Technician> {
+    return this.companies.addTechnician(id, dto, actor);
   }
 
   @Get('companies/:id/technicians')
@@ -66,7 +75,11 @@ export class CompaniesController {
   @HttpCode(200)
   @ApiOkResponse({ type: TechnicianResponse })
   @ApiProblems(400, 401, 403, 404, 413, 415)
-  updateTechnician(@Param('id', uuid) id: string, @Body() dto: UpdateTechnicianDto): Promise<Technician> {
-    return this.companies.updateTechnician(id, dto);
+  updateTechnician(
+    @Param('id', uuid) id: string,
+    @Body() dto: UpdateTechnicianDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<Technician> {
+    return this.companies.updateTechnician(id, dto, actor);
   }
 }
