@@ -60,7 +60,12 @@ const SECRET_FIELD = /(credentials|secret|token|password|key|authorization)$/i;
 /**
  * Records one audit event inside `m`, the transaction of the change it describes, so neither can be committed
  * without the other. Secret fields (by name, at any depth) are stored only as "[redacted]". A change that
- * changed nothing (empty `changes`) records nothing. Returns whether an event was recorded.
+ * changed nothing (empty `changes`) records nothing. Returns whether an event was recorded. In a service:
+ *
+ *   await recordAuditEvent(m, { actor, action: 'webhook_endpoint.updated', resourceType: 'webhook_endpoint',
+ *     resourceId: id, changes: changesBetween(before, after) });
+ *
+ * with `actor` from the controller's `@CurrentActor()` (or `systemActor()` for what the service does by itself).
  */
 export async function recordAuditEvent(m: EntityManager, event: AuditEventInput): Promise<boolean> {
   if (!Object.keys(event.changes).length) return false;
