@@ -141,7 +141,9 @@ describe('Migration Connections1764900000000 - company credentials move into con
     )) as { column_name: string }[];
     expect(columns.map((c) => c.column_name)).not.toContain('provider_credentials');
 
-    // And back: the down migration puts each company's active credentials where they were.
+    // And back: the down migration puts each company's active credentials where they were (later ones undone first).
+    const last = async () => (await db.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`))[0].name;
+    while ((await last()) !== 'Connections1764900000000') await db.undoLastMigration();
     await db.undoLastMigration();
     const [a] = await db.query(`SELECT provider_type, provider_credentials FROM companies WHERE id = $1`, [ids.a]);
     expect(a.provider_type).toBe('servicetitan');
