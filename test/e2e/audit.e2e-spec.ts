@@ -47,13 +47,14 @@ async function allEvents(client: ApiClient, query = ''): Promise<AuditEventBody[
   return items;
 }
 
-/** Bull Board's API, as the dashboard page calls it. */
+/** Bull Board's API, as the dashboard page calls it (a browser says the request comes from the page itself). */
 function dashboard(url: string, key: string, path: string, body: unknown, requestId?: string) {
   return fetch(`${url}/admin/queues/api${path}`, {
     method: 'POST',
     headers: {
       authorization: `Bearer ${key}`,
       'content-type': 'application/json',
+      'sec-fetch-site': 'same-origin',
       ...(requestId ? { 'x-request-id': requestId } : {}),
     },
     body: JSON.stringify(body),
