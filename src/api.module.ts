@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 
 import { AdminController } from './admin/admin.controller';
+import { AuditController } from './audit/audit.controller';
+import { AuditModule } from './audit/audit.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeysController } from './auth/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
@@ -19,7 +21,16 @@ import { SweepsModule } from './sweeps/sweeps.module';
 
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
-  imports: [AuthModule, CompaniesModule, ConnectionsModule, OAuthModule, JobsModule, RoutingModule, SweepsModule],
+  imports: [
+    AuditModule,
+    AuthModule,
+    CompaniesModule,
+    ConnectionsModule,
+    OAuthModule,
+    JobsModule,
+    RoutingModule,
+    SweepsModule,
+  ],
   controllers: [
     ApiKeysController,
     CompaniesController,
@@ -28,6 +39,7 @@ import { SweepsModule } from './sweeps/sweeps.module';
     JobsController,
     RoutingsController,
     AdminController,
+    AuditController,
   ],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })

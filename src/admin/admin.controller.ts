@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -9,8 +9,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Queue } from 'bullmq';
-import { Request } from 'express';
 
+import { Actor, CurrentActor } from '../audit/actor';
 import { Roles } from '../auth/caller';
 import { ValidationError } from '../common/errors';
 import { ApiProblems } from '../common/openapi';
@@ -54,11 +54,11 @@ export class AdminController {
   @ApiParam({ name: 'name', enum: SWEEP_NAMES })
   @ApiAcceptedResponse({ type: SweepRunResponse, description: 'Enqueued through the same path as the cron' })
   @ApiProblems(400, 401, 403)
-  async runSweep(@Param('name') name: string, @Req() req: Request & { id?: string }): Promise<SweepRunResponse> {
+  async runSweep(@Param('name') name: string, @CurrentActor() actor: Actor): Promise<SweepRunResponse> {
     if (!(SWEEP_NAMES as readonly string[]).includes(name)) {
       throw new ValidationError([{ field: 'name', message: `must be one of ${SWEEP_NAMES.join(', ')}` }]);
     }
-    const sweepId = await this.sweeps.trigger(name as SweepName, req.id ? String(req.id) : undefined);
+    const sweepId = await this.sweeps.trigger(name as SweepName, actor);
     return { name: name as SweepName, sweepId };
   }
 

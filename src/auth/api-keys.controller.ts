@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 
+import { Actor, CurrentActor } from '../audit/actor';
 import { ApiPage, ApiProblems } from '../common/openapi';
 import { Page, PageQuery } from '../common/pagination';
 import { UuidPipe } from '../common/uuid.pipe';
@@ -31,8 +32,8 @@ export class ApiKeysController {
   })
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
   @ApiProblems(400, 401, 403, 413, 415, 422)
-  create(@Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
-    return this.apiKeys.create(dto);
+  create(@Body() dto: CreateApiKeyDto, @CurrentActor() actor: Actor): Promise<CreatedApiKeyResponse> {
+    return this.apiKeys.create(dto, actor);
   }
 
   @Get()
@@ -53,7 +54,7 @@ export class ApiKeysController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiNoContentResponse({ description: 'Revoked; the key stops working at once' })
   @ApiProblems(400, 401, 403, 404)
-  async revoke(@Param('id', new UuidPipe()) id: string): Promise<void> {
-    await this.apiKeys.revoke(id);
+  async revoke(@Param('id', new UuidPipe()) id: string, @CurrentActor() actor: Actor): Promise<void> {
+    await this.apiKeys.revoke(id, actor);
   }
 }

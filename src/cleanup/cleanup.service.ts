@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
+import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
 import { IdempotencyService } from '../jobs/idempotency.service';
 import { RoutingLifecycle } from '../routing/routing-lifecycle';
@@ -12,9 +13,13 @@ export interface CleanupResult {
   archivedJobs: number;
   expiredIdempotencyKeys: number;
   rescuedRoutings: number;
+  purgedAuditEvents: number;
 }
 
-/** The daily cleanup: archive old finished jobs, expire idempotency keys, rescue stuck syncs. */
+/**
+ * The daily cleanup: archive old finished jobs, expire idempotency keys, rescue stuck syncs, purge audit events past
+ * their retention. Archiving never touches audit events: they have their own retention (AUDIT_RETENTION_DAYS).
+ */
 @Injectable()
 export class CleanupService {
   private readonly logger = new Logger(CleanupService.name);
@@ -23,6 +28,7 @@ export class CleanupService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly idempotency: IdempotencyService,
     private readonly lifecycle: RoutingLifecycle,
+    private readonly audit: AuditService,
     private readonly config: AppConfig,
   ) {}
 
@@ -30,7 +36,10 @@ export class CleanupService {
     const rescuedRoutings = await this.lifecycle.rescueStuck(this.config.syncStaleAfterMs);
     const expiredIdempotencyKeys = await this.idempotency.expire();
     const archivedJobs = await this.archiveFinishedJobs(now);
-    const result = { archivedJobs, expiredIdempotencyKeys, rescuedRoutings };
+    const purgedAuditEvents = await this.audit.purgeOlderThan(
+      new Date(now.getTime() - this.config.auditRetentionDays * 86_400_000),
+    );
+    const result = { archivedJobs, expiredIdempotencyKeys, rescuedRoutings, purgedAuditEvents };
     this.logger.log(result, 'Cleanup finished');
     return result;
   }

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 
+import { Actor, CurrentActor } from '../audit/actor';
 import { Caller, CurrentCaller, Roles } from '../auth/caller';
 import { NotFoundError } from '../common/errors';
 import { ApiPage, ApiProblems } from '../common/openapi';
@@ -36,8 +37,8 @@ export class CompaniesController {
   })
   @ApiCreatedResponse({ type: CompanyResponse })
   @ApiProblems(400, 401, 403, 413, 415)
-  async create(@Body() dto: CreateCompanyDto): Promise<CompanyResponse> {
-    return toCompanyResponse(await this.companies.create(dto));
+  async create(@Body() dto: CreateCompanyDto, @CurrentActor() actor: Actor): Promise<CompanyResponse> {
+    return toCompanyResponse(await this.companies.create(dto, actor));
   }
 
   @Get('companies')
@@ -73,8 +74,12 @@ export class CompaniesController {
   @ApiParam(ID)
   @ApiOkResponse({ type: CompanyResponse })
   @ApiProblems(400, 401, 403, 404, 413, 415)
-  async update(@Param('id', uuid) id: string, @Body() dto: UpdateCompanyDto): Promise<CompanyResponse> {
-    return toCompanyResponse(await this.companies.update(id, dto));
+  async update(
+    @Param('id', uuid) id: string,
+    @Body() dto: UpdateCompanyDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<CompanyResponse> {
+    return toCompanyResponse(await this.companies.update(id, dto, actor));
   }
 
   @Post('companies/:id/technicians')
@@ -82,8 +87,12 @@ export class CompaniesController {
   @ApiParam(ID)
   @ApiCreatedResponse({ type: TechnicianResponse })
   @ApiProblems(400, 401, 403, 404, 413, 415)
-  addTechnician(@Param('id', uuid) id: string, @Body() dto: CreateTechnicianDto): Promise<Technician> {
-    return this.companies.addTechnician(id, dto);
+  addTechnician(
+    @Param('id', uuid) id: string,
+    @Body() dto: CreateTechnicianDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<Technician> {
+    return this.companies.addTechnician(id, dto, actor);
   }
 
   @Get('companies/:id/technicians')
@@ -117,7 +126,11 @@ export class CompaniesController {
   @ApiParam(ID)
   @ApiOkResponse({ type: TechnicianResponse })
   @ApiProblems(400, 401, 403, 404, 413, 415)
-  updateTechnician(@Param('id', uuid) id: string, @Body() dto: UpdateTechnicianDto): Promise<Technician> {
-    return this.companies.updateTechnician(id, dto);
+  updateTechnician(
+    @Param('id', uuid) id: string,
+    @Body() dto: UpdateTechnicianDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<Technician> {
+    return this.companies.updateTechnician(id, dto, actor);
   }
 }

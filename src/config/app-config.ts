@@ -39,6 +39,8 @@ export class AppConfig {
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
   readonly archiveAfterDays: number;
+  /** Audit events are kept at least this long; the cleanup sweep purges older ones. */
+  readonly auditRetentionDays: number;
   readonly rateLimits: Record<string, RateLimit>;
   readonly apiRateLimitPerMinute: number;
   /** The trades jobs and companies may name (`TRADES`). */
@@ -85,6 +87,7 @@ export class AppConfig {
     this.retryBaseDelayMs = env.RETRY_BASE_DELAY_MS;
     this.retryMaxDelayMs = env.RETRY_MAX_DELAY_MS;
     this.archiveAfterDays = env.ARCHIVE_AFTER_DAYS;
+    this.auditRetentionDays = env.AUDIT_RETENTION_DAYS;
     this.rateLimits = env.RATE_LIMITS;
     this.apiRateLimitPerMinute = env.API_RATE_LIMIT_PER_MINUTE;
     this.trades = env.TRADES;

@@ -43,6 +43,7 @@ describe('parseEnv', () => {
       RETRY_BASE_DELAY_MS: 60_000,
       RETRY_MAX_DELAY_MS: 3_600_000,
       ARCHIVE_AFTER_DAYS: 90,
+      AUDIT_RETENTION_DAYS: 400,
       RATE_LIMITS: {
         servicetitan: { perMinute: 60, perHour: 3600, burst: 10 },
         housecallpro: { perMinute: 120, perHour: 7200, burst: 20 },
@@ -120,6 +121,8 @@ describe('parseEnv', () => {
     ['SYNC_BATCH_SIZE', '0'],
     ['SYNC_CONCURRENCY', 'ten'],
     ['ARCHIVE_AFTER_DAYS', '-1'],
+    ['AUDIT_RETENTION_DAYS', '0'],
+    ['AUDIT_RETENTION_DAYS', '400.5'],
     ['API_RATE_LIMIT_PER_MINUTE', '0'],
     ['SYNC_CRON', '* * *'],
     ['POLL_CRON', '1 2 3 4 5 6 7'],
@@ -187,6 +190,7 @@ describe('AppConfig', () => {
       retryBaseDelayMs: 60_000,
       retryMaxDelayMs: 3_600_000,
       archiveAfterDays: 90,
+      auditRetentionDays: 400,
       apiRateLimitPerMinute: 600,
       logLevel: 'info',
     });

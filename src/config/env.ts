@@ -114,6 +114,7 @@ export function envSchema() {
       RETRY_BASE_DELAY_MS: int(0).default(60_000),
       RETRY_MAX_DELAY_MS: int(0).default(3_600_000),
       ARCHIVE_AFTER_DAYS: int(0, 36_500).default(90),
+      AUDIT_RETENTION_DAYS: int(1, 36_500).default(400),
       RATE_LIMITS: rateLimits().default(() => rateLimits().parse('{}')),
       API_RATE_LIMIT_PER_MINUTE: int(1).default(600),
       TRADES: trades.default(() => [...DEFAULT_TRADES]),

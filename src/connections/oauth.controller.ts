@@ -73,14 +73,14 @@ export class OAuthController {
     content: { 'text/html': { schema: { type: 'string' } } },
   })
   @ApiProblems(400, 404, 502, 503)
-  async callback(@Param('provider') provider: string, @Req() req: Request): Promise<string> {
+  async callback(@Param('provider') provider: string, @Req() req: Request & { id?: unknown }): Promise<string> {
     const query = Object.fromEntries(
       ['code', 'state', 'error', 'error_description'].map((k) => [
         k,
         typeof req.query[k] === 'string' ? req.query[k] : undefined,
       ]),
     ) as { code?: string; state?: string; error?: string; error_description?: string };
-    const done = await this.oauth.complete(provider, query);
+    const done = await this.oauth.complete(provider, query, req.id == null ? null : String(req.id));
     return page(
       `${done.companyName} is connected to ${done.providerName}`,
       `Referrals for ${done.companyName} now reach the ${done.providerName} account “${done.accountName}”. You can close this window.`,

@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 
+import { Actor } from '../audit/actor';
 import { Caller } from '../auth/caller';
 import { Company } from '../companies/company.entity';
 import { DomainError, ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../common/errors';
@@ -27,6 +28,8 @@ interface StatePayload {
   n: string;
   /** expiry, epoch seconds */
   e: number;
+  /** who asked to connect (the API key, its role and company): the audit trail's actor of the connect */
+  a: { k: string | null; r: Actor['role']; c: string | null };
 }
 
 /**
@@ -62,6 +65,7 @@ export class OAuthService {
       p: providerType,
       n: randomBytes(16).toString('base64url'),
       e: Math.floor(Date.now() / 1000) + STATE_TTL_SECONDS,
+      a: { k: caller.apiKeyId, r: caller.role, c: caller.companyId },
     };
     await this.remember(payload.n);
     return strategy.authorizeUrl!({ state: this.sign(payload), redirectUri: this.redirectUri(providerType) });
@@ -71,6 +75,7 @@ export class OAuthService {
   async complete(
     providerType: string,
     query: { code?: string; state?: string; error?: string; error_description?: string },
+    requestId: string | null,
   ): Promise<{ companyName: string; providerName: string; accountName: string }> {
     const strategy = this.oauthStrategy(providerType);
     const payload = this.verify(query.state, providerType);
@@ -113,6 +118,8 @@ export class OAuthService {
         providerType,
         credentials: account.credentials,
         externalAccountId: account.externalAccountId,
+        // The key that asked for the authorize URL made this change; the callback itself carries no key.
+        actor: { apiKeyId: payload.a.k, role: payload.a.r, companyId: payload.a.c, requestId },
       });
       return found;
     });

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 
 import { DataSourceOptions } from 'typeorm';
 
+import { AuditEvent } from '../audit/audit-event.entity';
 import { ApiKey } from '../auth/api-key.entity';
 import { Company } from '../companies/company.entity';
 import { Technician } from '../companies/technician.entity';
@@ -12,7 +13,17 @@ import { RoutingEvent } from '../routing/routing-event.entity';
 import { Routing } from '../routing/routing.entity';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
-export const ENTITIES = [Company, Technician, Connection, Job, Routing, RoutingEvent, ApiKey, IdempotencyKey];
+export const ENTITIES = [
+  Company,
+  Technician,
+  Connection,
+  Job,
+  Routing,
+  RoutingEvent,
+  ApiKey,
+  IdempotencyKey,
+  AuditEvent,
+];
 
 /** The same options serve Nest, the migration runner and the TypeORM CLI. Never `synchronize`. */
 export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {

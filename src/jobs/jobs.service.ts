@@ -4,6 +4,8 @@ import { Counter } from 'prom-client';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 
+import { actorOf } from '../audit/actor';
+import { changesBetween, recordAuditEvent } from '../audit/audit';
 import { Caller } from '../auth/caller';
 import { cleanText, normalizeEmail, toE164 } from '../common/contact';
 import { FieldError, ForbiddenError, NotFoundError, UnprocessableError } from '../common/errors';
@@ -105,6 +107,20 @@ export class JobsService {
           job.id,
           targets.map((t) => ({ companyId: t.id, providerType: t.providerType })),
         );
+        // The homeowner and address stay with the job (and leave with it when archived), not in the audit trail.
+        await recordAuditEvent(m, {
+          actor: actorOf(caller, request.requestId),
+          action: 'job.created',
+          resourceType: 'job',
+          resourceId: job.id,
+          changes: changesBetween(null, {
+            status: job.status,
+            companyId: job.companyId,
+            technicianId: job.technicianId,
+            trade: job.trade,
+            routedCompanyIds: routings.map((r) => r.companyId),
+          }),
+        });
         if (key) {
           const body = JSON.parse(JSON.stringify(toJobResponse(job, routings))) as JobResponse;
           await this.idempotency.complete(m, caller.apiKeyId, key, 201, body);

@@ -1,7 +1,7 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { Request } from 'express';
 
+import { Actor, CurrentActor } from '../audit/actor';
 import { Caller, CurrentCaller, Roles } from '../auth/caller';
 import { ApiPage, ApiProblems } from '../common/openapi';
 import { Page } from '../common/pagination';
@@ -53,7 +53,7 @@ export class RoutingsController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiAcceptedResponse({ type: RoutingResponse, description: 'Back to pending and queued at high priority' })
   @ApiProblems(400, 401, 403, 404, 409)
-  retry(@Param('id', new UuidPipe()) id: string, @Req() req: Request & { id?: string }): Promise<RoutingResponse> {
-    return this.routings.retry(id, req.id ? String(req.id) : undefined);
+  retry(@Param('id', new UuidPipe()) id: string, @CurrentActor() actor: Actor): Promise<RoutingResponse> {
+    return this.routings.retry(id, actor);
   }
 }

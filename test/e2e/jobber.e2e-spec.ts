@@ -92,6 +92,11 @@ describe('Jobber - OAuth connect, rotating tokens, GraphQL referrals and polling
         connectionId: connection.id,
         status: 'active',
       });
+      // The audit trail names the key that asked for the authorize URL; the tokens only as redacted.
+      const audit = await admin.get(`/api/audit-events?action=connection.created&resourceId=${connection.id}`);
+      expect(audit.body.items).toHaveLength(1);
+      expect(audit.body.items[0].actor).toMatchObject({ role: 'admin', apiKeyId: expect.any(String) });
+      expect(JSON.stringify(audit.body)).not.toMatch(/eyJ|refresh/i);
     });
 
     it('gives the authorize URL to the company itself, not to another company', async () => {
