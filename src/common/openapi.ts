@@ -29,6 +29,7 @@ const TITLES: Record<number, string> = {
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
@@ -44,6 +45,7 @@ const DESCRIPTIONS: Record<number, string> = {
   422: 'A reference that does not exist or is not allowed',
   429: 'Rate limit exceeded (see `Retry-After`)',
   431: 'The request line and headers are larger than 16 kB',
+  500: 'A fault of the service, never of the request; retry later (the `requestId` finds it in the logs)',
   502: 'The provider did not answer',
   503: 'A dependency the request needs is unavailable or not configured',
 };

@@ -72,7 +72,8 @@ function finishDocument(document: OpenAPIObject, config: AppConfig): OpenAPIObje
       operation.security ??= [];
       // Answered before any route: by Node's HTTP parser (malformed HTTP, a request head over 16 kB) and, for a
       // request with a body, by the JSON body parser (malformed, too large, an unsupported encoding).
-      for (const status of method === 'get' ? [400, 431] : [400, 413, 415, 431]) {
+      // 500: a fault of the service (never of the request), e.g. the database failing mid-transaction.
+      for (const status of method === 'get' ? [400, 431, 500] : [400, 413, 415, 431, 500]) {
         operation.responses[status] ??= problemResponse(status);
       }
       for (const [status, response] of Object.entries(operation.responses as Json)) {
