@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 
 import { AdminController } from './admin/admin.controller';
+import { BullBoardController } from './admin/bull-board.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeysController } from './auth/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
@@ -16,7 +17,14 @@ import { SweepsModule } from './sweeps/sweeps.module';
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
   imports: [AuthModule, CompaniesModule, JobsModule, RoutingModule, SweepsModule],
-  controllers: [ApiKeysController, CompaniesController, JobsController, RoutingsController, AdminController],
+  controllers: [
+    ApiKeysController,
+    CompaniesController,
+    JobsController,
+    RoutingsController,
+    AdminController,
+    BullBoardController,
+  ],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })
 export class ApiModule {}

@@ -1,3 +1,5 @@
+import { Server } from 'node:http';
+
 import { INestApplication, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -6,8 +8,9 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { DestinationStream } from 'pino';
 
-import { mountBullBoard } from './admin/bull-board';
+import { routeToBullBoard } from './admin/bull-board.controller';
 import { AppModule } from './app.module';
+import { JsonBodyInterceptor } from './common/json-body.interceptor';
 import { ProblemDetailsFilter, answerClientError } from './common/problem-details.filter';
 import { validationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -23,9 +26,12 @@ export async function createApp(
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  app.useBodyParser('json', { limit: '256kb' });
+  // JSON bodies are parsed after authentication (JsonBodyInterceptor), not by a middleware before it.
+  app.useGlobalInterceptors(new JsonBodyInterceptor());
   app.set('etag', false);
   app.disable('x-powered-by');
+  // The client address (failed-authentication throttle, access log) from X-Forwarded-For, as far as trusted.
+  app.set('trust proxy', config.trustProxy);
   // Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
   app.use(
     helmet({
@@ -40,10 +46,17 @@ export async function createApp(
   );
   app.setGlobalPrefix('api', { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   app.useGlobalFilters(new ProblemDetailsFilter());
-  app.getHttpServer().on('clientError', answerClientError);
+  const server = app.getHttpServer() as Server;
+  server.on('clientError', answerClientError);
+  // Node's defaults let a client hold a connection 300 s while it trickles a request in. Every client
+  // is a server-side integration: 10 s is ample for a request head and 30 s for a whole request of at
+  // most 256 kB (Node checks both every 30 s, so a slow client is cut within a minute at most).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  // Longer than the idle timeout of the load balancer in front (60 s for AWS ALB and nginx), so the
+  // server never closes a kept-alive connection the balancer is about to reuse (that request would 502).
+  server.keepAliveTimeout = 65_000;
   app.useGlobalPipes(validationPipe);
-  // SIGTERM/SIGINT: drain, close, then exit 0 (Nest's default re-raises the signal, so a clean drain looked like a kill).
-  app.enableShutdownHooks([], { useProcessExit: true });
 
   if (runsApi(config.mode)) {
     const document = SwaggerModule.createDocument(
@@ -64,7 +77,8 @@ export async function createApp(
         .build(),
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
-    mountBullBoard(app);
+    // Before Nest's router (added when the app initialises): Bull Board is a controller like any other.
+    app.use(routeToBullBoard);
   }
   return app;
 }

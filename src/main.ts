@@ -3,6 +3,7 @@ import { AppConfig } from './config/app-config';
 import { InvalidEnvironmentError } from './config/env';
 import { ensureDatabase, runMigrations } from './database/ensure-database';
 import { startSandbox } from './sandbox/sandbox';
+import { exitOnShutdownSignals } from './shutdown';
 
 async function bootstrap(): Promise<void> {
   let config = AppConfig.fromProcessEnv();
@@ -21,6 +22,7 @@ async function bootstrap(): Promise<void> {
     await runMigrations(config.databaseUrl);
   }
   const app = await createApp(config);
+  exitOnShutdownSignals(app, config.shutdownTimeoutMs);
   await app.listen(config.port);
   const logger = app.get(await import('nestjs-pino').then((m) => m.Logger));
   for (const warning of warnings) logger.warn(warning, 'Bootstrap');

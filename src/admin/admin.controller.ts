@@ -6,7 +6,9 @@ import { Request } from 'express';
 import { Roles } from '../auth/caller';
 import { ValidationError } from '../common/errors';
 import { ApiProblems } from '../common/openapi';
+import { readQueueStats } from '../queue/queue-stats';
 import { ALL_QUEUES, SWEEP_NAMES, SweepName } from '../queue/queues';
+import { REDIS_DEADLINE_MS } from '../redis/deadline';
 import { SweepsService } from '../sweeps/sweeps.service';
 
 class SweepRunResponse {
@@ -38,7 +40,7 @@ export class AdminController {
   @HttpCode(202)
   @ApiParam({ name: 'name', enum: SWEEP_NAMES })
   @ApiAcceptedResponse({ type: SweepRunResponse, description: 'Enqueued through the same path as the cron' })
-  @ApiProblems(400, 401, 403)
+  @ApiProblems(400, 401, 403, 503)
   async runSweep(@Param('name') name: string, @Req() req: Request & { id?: string }): Promise<SweepRunResponse> {
     if (!(SWEEP_NAMES as readonly string[]).includes(name)) {
       throw new ValidationError([{ field: 'name', message: `must be one of ${SWEEP_NAMES.join(', ')}` }]);
@@ -49,21 +51,18 @@ export class AdminController {
 
   @Get('queues')
   @ApiOkResponse({ type: [QueueCountsResponse] })
-  @ApiProblems(401, 403)
+  @ApiProblems(401, 403, 503)
   async queueCounts(): Promise<QueueCountsResponse[]> {
-    return Promise.all(
-      this.queues.map(async (queue) => {
-        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
-        return {
-          name: queue.name,
-          waiting: c.waiting ?? 0,
-          active: c.active ?? 0,
-          delayed: c.delayed ?? 0,
-          failed: c.failed ?? 0,
-          completed: c.completed ?? 0,
-          prioritized: c.prioritized ?? 0,
-        };
-      }),
-    );
+    // The counts are Redis's to give: while it is down this is a 503 within the Redis deadline.
+    const stats = await Promise.all(this.queues.map((queue) => readQueueStats(queue, REDIS_DEADLINE_MS)));
+    return stats.map(({ name, counts }) => ({
+      name,
+      waiting: counts.waiting,
+      active: counts.active,
+      delayed: counts.delayed,
+      failed: counts.failed,
+      completed: counts.completed,
+      prioritized: counts.prioritized,
+    }));
   }
 }

@@ -25,6 +25,7 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
+  503: 'Service Unavailable',
 };
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -36,7 +37,8 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'The request body is larger than 256 kB',
   415: 'The request body is not `application/json`',
   422: 'A reference that does not exist or is not allowed',
-  429: 'Rate limit exceeded (see `Retry-After`)',
+  429: 'Rate limit of the API key exceeded, or too many failed authentications from this address (see `Retry-After`)',
+  503: 'Redis, which this operation needs, did not answer in time; retry later',
 };
 
 /** Documents the problem+json error responses of an operation (429 applies to every authenticated route). */
@@ -51,7 +53,10 @@ export function ApiProblems(...statuses: number[]) {
           'application/problem+json': {
             schema: { $ref: getSchemaPath(ProblemSchema) },
             example: {
-              type: `https://tradeengage.dev/problems/${TITLES[status].toLowerCase().replace(/ /g, '-')}`,
+              type:
+                status >= 500
+                  ? 'about:blank'
+                  : `https://tradeengage.dev/problems/${TITLES[status].toLowerCase().replace(/ /g, '-')}`,
               title: TITLES[status],
               status,
               detail: DESCRIPTIONS[status],

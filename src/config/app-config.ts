@@ -32,7 +32,14 @@ export class AppConfig {
   readonly archiveAfterDays: number;
   readonly rateLimits: Record<'servicetitan' | 'housecallpro', RateLimit>;
   readonly apiRateLimitPerMinute: number;
+  /** Failed authentications one client address may make per minute before it gets 429. */
+  readonly authFailureLimitPerMinute: number;
+  /** Express's `trust proxy`: which X-Forwarded-For hops to believe for the client address. */
+  readonly trustProxy: number | string | false;
   readonly logLevel: string;
+  /** The longest a SIGTERM drain may take before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
+  readonly circuit: { failureThreshold: number; openMs: number };
 
   constructor(env: Env, options: { sandboxUrl?: string } = {}) {
     this.mode = env.APP_MODE;
@@ -71,7 +78,11 @@ export class AppConfig {
     this.archiveAfterDays = env.ARCHIVE_AFTER_DAYS;
     this.rateLimits = env.RATE_LIMITS;
     this.apiRateLimitPerMinute = env.API_RATE_LIMIT_PER_MINUTE;
+    this.authFailureLimitPerMinute = env.AUTH_FAILURE_LIMIT_PER_MINUTE;
+    this.trustProxy = env.TRUST_PROXY ?? false;
     this.logLevel = env.LOG_LEVEL;
+    this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
+    this.circuit = { failureThreshold: env.CIRCUIT_FAILURE_THRESHOLD, openMs: env.CIRCUIT_OPEN_MS };
   }
 
   /** The only place that reads process.env. */

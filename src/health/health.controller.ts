@@ -4,6 +4,8 @@ import { HealthCheck, HealthCheckService, HealthIndicatorFunction, TypeOrmHealth
 
 import { Public } from '../auth/caller';
 import { DomainError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import { runsWorker } from '../config/app-mode';
 import { ProvidersHealthIndicator, QueuesHealthIndicator, SystemHealthIndicator } from './components.health';
 import { HealthReportFilter } from './health-report.filter';
 import { RedisHealthIndicator } from './redis.health';
@@ -18,9 +20,11 @@ type Component = (typeof COMPONENTS)[number];
 @Controller('health')
 export class HealthController {
   private readonly checks: Record<Component, HealthIndicatorFunction>;
+  private readonly readiness: HealthIndicatorFunction[];
 
   constructor(
     private readonly health: HealthCheckService,
+    config: AppConfig,
     db: TypeOrmHealthIndicator,
     redis: RedisHealthIndicator,
     queues: QueuesHealthIndicator,
@@ -35,6 +39,9 @@ export class HealthController {
       providers: () => providers.isHealthy('providers', CHECK_TIMEOUT_MS),
       system: () => system.isHealthy('system'),
     };
+    // SPEC section 12: the API keeps accepting jobs while Redis is down (the sweeps enqueue them later),
+    // so an API pod stays ready; a worker without Redis can do nothing and steps out.
+    this.readiness = runsWorker(config.mode) ? [this.checks.database, this.checks.redis] : [this.checks.database];
   }
 
   /** Liveness: the process answers; no dependency is checked, so a database outage never restarts pods. */
@@ -44,11 +51,11 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: PostgreSQL and Redis answer. */
+  /** Readiness: PostgreSQL answers, and Redis too in the modes that run workers (`worker`, `all`). */
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([this.checks.database, this.checks.redis]);
+    return this.health.check(this.readiness);
   }
 
   /** Every component; 503 when any is down. */

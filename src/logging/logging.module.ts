@@ -3,7 +3,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 
 import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { DestinationStream } from 'pino';
+import { DestinationStream, LogFn, Logger } from 'pino';
 
 import { AppConfig } from '../config/app-config';
 
@@ -37,6 +37,25 @@ export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
+/**
+ * One key, one value: a log call inside a context (a request's `requestId`, a queue job's `routingId`)
+ * may name a field the context already binds, and pino would then write the key twice, which log
+ * pipelines read differently (JSON.parse keeps the last). The context's value stays, the repeat goes.
+ */
+function dropBoundFields(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  const [first] = args as unknown[];
+  if (first && typeof first === 'object' && !(first instanceof Error)) {
+    const bound = this.bindings();
+    const repeated = Object.keys(first).filter((key) => key in bound);
+    if (repeated.length) {
+      const fields = { ...(first as Record<string, unknown>) };
+      for (const key of repeated) delete fields[key];
+      (args as unknown[])[0] = fields;
+    }
+  }
+  method.apply(this, args);
+}
+
 /** JSON logs (pino) with a request id on every line; `destination` lets tests capture the output. */
 @Module({})
 export class LoggingModule {
@@ -51,6 +70,7 @@ export class LoggingModule {
               level: config.logLevel,
               genReqId: requestIdOf,
               redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+              hooks: { logMethod: dropBoundFields },
               customProps: (req: IncomingMessage & { id?: unknown }) => ({ requestId: req.id }),
               autoLogging: { ignore: (req: IncomingMessage) => /^\/(metrics|api\/health)/.test(req.url ?? '') },
               serializers: {

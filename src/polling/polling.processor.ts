@@ -21,8 +21,9 @@ export class PollingProcessor extends WorkerHost implements OnModuleInit {
   }
 
   process(job: Job<PollCompanyData>) {
-    return withLogContext({ sweepId: job.data.sweepId, queue: job.queueName, companyId: job.data.companyId }, () =>
-      this.polling.pollCompany(job.data.companyId, job.data.sweepId),
+    return withLogContext(
+      { sweepId: job.data.sweepId, queue: job.queueName, queueJobId: job.id, companyId: job.data.companyId },
+      () => this.polling.pollCompany(job.data.companyId, job.data.sweepId),
     );
   }
 }

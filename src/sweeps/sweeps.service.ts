@@ -10,7 +10,9 @@ import { Counter } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { METRIC } from '../metrics/metrics';
 import { PollingService } from '../polling/polling.service';
+import { assertQueueConnected } from '../queue/queue-stats';
 import { JOB, PRIORITY, QUEUE, RunSweepData, SweepName, syncJob } from '../queue/queues';
+import { REDIS_DEADLINE_MS, withDeadline } from '../redis/deadline';
 import { REDIS } from '../redis/redis.module';
 import { SyncService } from '../sync/sync.service';
 
@@ -44,15 +46,22 @@ export class SweepsService {
     return this.trigger(name);
   }
 
-  /** Enqueues one run of the sweep; used by the cron and by `POST /api/admin/sweeps/:name/run`. */
+  /**
+   * Enqueues one run of the sweep; used by the cron and by `POST /api/admin/sweeps/:name/run`. While
+   * Redis is down this fails within the Redis deadline (503) instead of waiting for it.
+   */
   async trigger(name: SweepName, requestId?: string): Promise<string> {
     const sweepId = randomUUID();
-    await this.defaultQueue.add(JOB.runSweep, { name, sweepId, requestId } satisfies RunSweepData, {
-      jobId: `sweep_${name}_${sweepId}`,
-      priority: name === 'retry' ? PRIORITY.high : name === 'sync' ? PRIORITY.medium : PRIORITY.low,
-      removeOnComplete: { count: 100 },
-      removeOnFail: { count: 100 },
-    });
+    await assertQueueConnected(this.defaultQueue, REDIS_DEADLINE_MS);
+    await withDeadline(
+      this.defaultQueue.add(JOB.runSweep, { name, sweepId, requestId } satisfies RunSweepData, {
+        jobId: `sweep_${name}_${sweepId}`,
+        priority: name === 'retry' ? PRIORITY.high : name === 'sync' ? PRIORITY.medium : PRIORITY.low,
+        removeOnComplete: { count: 100 },
+        removeOnFail: { count: 100 },
+      }),
+      REDIS_DEADLINE_MS,
+    );
     return sweepId;
   }
 

@@ -27,7 +27,7 @@ export class SyncProcessor extends WorkerHost implements OnModuleInit {
     // The task time limit (SPEC section 7) counts from when the job was queued, with a minute's grace for old jobs.
     const deadline = Math.max(job.timestamp + this.config.syncJobTimeoutMs, Date.now() + 60_000);
     const { routingId, requestId } = job.data;
-    return withLogContext({ requestId, queue: job.queueName, jobId: job.id, routingId }, () =>
+    return withLogContext({ requestId, queue: job.queueName, queueJobId: job.id, routingId }, () =>
       this.sync.syncRouting(routingId, { requestId, deadline }),
     );
   }
@@ -35,7 +35,10 @@ export class SyncProcessor extends WorkerHost implements OnModuleInit {
   @OnWorkerEvent('failed')
   onFailed(job: Job<SyncRoutingData> | undefined, error: Error): void {
     // The routing stays claimed; the cleanup sweep rescues it after the stale timeout.
-    this.logger.error({ routingId: job?.data.routingId, err: error.message }, 'Sync job failed');
+    this.logger.error(
+      { queue: job?.queueName, queueJobId: job?.id, routingId: job?.data.routingId, err: error.message },
+      'Sync job failed',
+    );
   }
 }
 
