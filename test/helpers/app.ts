@@ -39,6 +39,8 @@ export async function startTestApp(
     SERVICETITAN_APP_KEY: 'test-app-key',
     HOUSECALLPRO_API_URL: sandbox.url,
     LOG_LEVEL: 'silent',
+    // Every test client is 127.0.0.1: the suites' deliberate wrong keys must not throttle each other.
+    AUTH_FAILURE_LIMIT_PER_MINUTE: '10000',
     ...overrides,
   });
   // prom-client's registry is process-wide: each app registers its metrics anew (defaults included).
