@@ -1,7 +1,7 @@
 import { WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { Job, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 
 import { watchQueueConnection } from '../redis/redis-connections';
 import { readyClient } from './queue-stats';
@@ -15,11 +15,11 @@ export interface QueueJobRef {
 
 /** What a shutdown drained and what it left behind, for its closing log line. */
 export interface DrainReport {
-  /** Jobs this process was running when the shutdown began. */
+  /** Jobs this process was working on when the shutdown began. */
   inFlightAtShutdown: number;
-  /** Of those, the ones that finished (completed or failed) before the report. */
+  /** Of those, the ones whose work finished before the report. */
   drained: number;
-  /** Jobs still running or not acknowledged to Redis: BullMQ's stalled check re-queues them, the sweeps redo the rest. */
+  /** Jobs still being worked on: BullMQ's stalled check re-queues them, the sweeps redo the rest. */
   left: QueueJobRef[];
 }
 
@@ -32,28 +32,21 @@ export interface DrainReport {
  */
 @Injectable()
 export class WorkerDrain implements OnModuleInit, BeforeApplicationShutdown {
-  private readonly running = new Map<string, QueueJobRef>();
-  private atShutdown: string[] | null = null;
+  private atShutdown: QueueJobRef[] | null = null;
 
   constructor(private readonly discovery: DiscoveryService) {}
 
   onModuleInit(): void {
     // The workers exist by now (BullModule registers them in its own onModuleInit, which runs first).
-    for (const worker of this.workers()) {
-      watchQueueConnection('worker', worker);
-      const key = (job: Job) => `${worker.name}:${job.id}`;
-      worker.on('active', (job) => this.running.set(key(job), { queue: worker.name, queueJobId: String(job.id) }));
-      worker.on('completed', (job) => this.running.delete(key(job)));
-      worker.on('failed', (job) => job && this.running.delete(key(job)));
-    }
+    for (const worker of this.workers()) watchQueueConnection('worker', worker);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.atShutdown = [...this.running.keys()];
+    this.atShutdown = this.processing();
     await Promise.all(
       this.workers().map(async (worker) => {
-        // With Redis down and nothing to wait for, closing politely would wait for Redis to come back.
-        const idle = ![...this.running.values()].some((job) => job.queue === worker.name);
+        // Idle with Redis down: a polite close would wait for Redis to come back, and there is nothing to wait for.
+        const idle = processingIds(worker).length === 0;
         await worker.close(idle && !(await readyClient(worker, CONNECTED_CHECK_MS)));
       }),
     );
@@ -61,11 +54,20 @@ export class WorkerDrain implements OnModuleInit, BeforeApplicationShutdown {
 
   report(): DrainReport {
     const atShutdown = this.atShutdown ?? [];
+    const left = this.processing();
+    const key = (job: QueueJobRef) => `${job.queue}:${job.queueJobId}`;
+    const stillThere = new Set(left.map(key));
     return {
       inFlightAtShutdown: atShutdown.length,
-      drained: atShutdown.filter((key) => !this.running.has(key)).length,
-      left: [...this.running.values()],
+      drained: atShutdown.filter((job) => !stillThere.has(key(job))).length,
+      left,
     };
+  }
+
+  private processing(): QueueJobRef[] {
+    return this.workers().flatMap((worker) =>
+      processingIds(worker).map((queueJobId) => ({ queue: worker.name, queueJobId })),
+    );
   }
 
   private workers(): Worker[] {
@@ -75,4 +77,14 @@ export class WorkerDrain implements OnModuleInit, BeforeApplicationShutdown {
       .filter((instance): instance is WorkerHost => instance instanceof WorkerHost)
       .map((host) => host.worker);
   }
+}
+
+/**
+ * The jobs whose processor is running in this worker. BullMQ's lock manager tracks each job from the
+ * moment its processor starts until it returns (before the result is written to Redis, which may be
+ * down); it has no public accessor on Worker, hence the cast (bullmq is pinned in package.json).
+ */
+function processingIds(worker: Worker): string[] {
+  const locks = (worker as unknown as { lockManager?: { getTrackedJobIds(): string[] } }).lockManager;
+  return locks?.getTrackedJobIds() ?? [];
 }

@@ -8,7 +8,6 @@ import { CronJob } from 'cron';
 
 import { AppConfig } from '../config/app-config';
 import { QUEUE, SWEEP_NAMES, SweepName } from '../queue/queues';
-import { isConnectionError } from '../redis/redis-connections';
 import { SweepsService } from './sweeps.service';
 
 /**
@@ -31,7 +30,8 @@ export class SweepsScheduler implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     let redisLost = false;
     const connection = this.defaultQueue.getBackend() as unknown as EventEmitter;
-    connection.on('error', (error: Error) => (redisLost ||= isConnectionError(error)));
+    // Even a short blip counts: the API skipped enqueueing while the connection was not up.
+    connection.on('close', () => (redisLost = true));
     connection.on('ready', () => {
       if (!redisLost) return;
       redisLost = false;

@@ -69,8 +69,8 @@ export async function flushTestRedis(): Promise<void> {
   await redis.quit();
 }
 
-/** Removes every row, keeping the schema. */
-export async function truncateAll(db: DataSource): Promise<void> {
+/** Removes every row, keeping the schema (through the app's DataSource or a pg Client). */
+export async function truncateAll(db: { query(sql: string): Promise<unknown> }): Promise<void> {
   await db.query(
     `TRUNCATE companies, technicians, jobs, routings, routing_events, api_keys, idempotency_keys,
               archived_jobs, archived_routings, archived_routing_events RESTART IDENTITY CASCADE`,
