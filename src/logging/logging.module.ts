@@ -73,6 +73,13 @@ export class LoggingModule {
               hooks: { logMethod: dropBoundFields },
               customProps: (req: IncomingMessage & { id?: unknown }) => ({ requestId: req.id }),
               autoLogging: { ignore: (req: IncomingMessage) => /^\/(metrics|api\/health)/.test(req.url ?? '') },
+              // A 5xx answered on purpose (a 503 while Redis is down) gets a made-up Error from pino-http
+              // whose stack trace says nothing; the status says it all.
+              customErrorObject: (_req: unknown, _res: unknown, error: Error, fields: Record<string, unknown>) => {
+                if (!error.message.startsWith('failed with status code')) return fields;
+                const { err: _err, ...rest } = fields;
+                return rest;
+              },
               serializers: {
                 req: (req: { id: unknown; method: string; url: string }) => ({
                   id: req.id,
