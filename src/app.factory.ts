@@ -1,4 +1,4 @@
-import { Server } from 'node:http';
+import { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 import { INestApplication, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -56,6 +56,13 @@ export async function createApp(
   // Longer than the idle timeout of the load balancer in front (60 s for AWS ALB and nginx), so the
   // server never closes a kept-alive connection the balancer is about to reuse (that request would 502).
   server.keepAliveTimeout = 65_000;
+  // server.close() ends the idle kept-alive connections once; one still answering a request then stays
+  // open for keepAliveTimeout and holds the shutdown. Each is closed as soon as its response is out.
+  server.on('request', (_: IncomingMessage, res: ServerResponse) =>
+    res.once('finish', () => {
+      if (!server.listening) setImmediate(() => server.closeIdleConnections());
+    }),
+  );
   app.useGlobalPipes(validationPipe);
 
   if (runsApi(config.mode)) {
