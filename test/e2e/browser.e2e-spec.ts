@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
 
 import { QUEUE, QUEUE_NAMES } from '../../src/queue/queues';
-import { TestApp, startTestApp } from '../helpers/app';
+import { TestApp, flushTestRedis, startTestApp } from '../helpers/app';
 import { TEST_ADMIN_KEY } from '../test-env';
 
 // A real browser against the running app: what an operator sees of Swagger UI and Bull Board.
@@ -47,6 +47,8 @@ describe('Browser - Swagger UI and Bull Board in Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     // launch() gives every run a fresh, temporary user-data dir (Playwright refuses --user-data-dir here).
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+    // Bull Board counts against the admin key's rate limit: start from an empty window.
+    await flushTestRedis();
     t = await startTestApp({}, 'all');
   });
   afterAll(async () => {
