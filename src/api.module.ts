@@ -4,6 +4,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AdminController } from './admin/admin.controller';
 import { AuditController } from './audit/audit.controller';
 import { AuditModule } from './audit/audit.module';
+import { BullBoardController } from './admin/bull-board.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeysController } from './auth/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
@@ -40,6 +41,7 @@ import { SweepsModule } from './sweeps/sweeps.module';
     RoutingsController,
     AdminController,
     AuditController,
+    BullBoardController,
   ],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })

@@ -6,6 +6,7 @@ import { runsApi } from './config/app-mode';
 import { InvalidEnvironmentError } from './config/env';
 import { ensureDatabase, runMigrations } from './database/ensure-database';
 import { startSandbox } from './sandbox/sandbox';
+import { exitOnShutdownSignals } from './shutdown';
 
 async function bootstrap(): Promise<void> {
   let config = AppConfig.fromProcessEnv();
@@ -30,6 +31,7 @@ async function bootstrap(): Promise<void> {
     notes.push('migrations: not run at start (RUN_MIGRATIONS=false)');
   }
   const app = await createApp(config);
+  exitOnShutdownSignals(app, config.shutdownTimeoutMs);
   await app.listen(config.port);
   const logger = app.get(await import('nestjs-pino').then((m) => m.Logger));
   for (const warning of warnings) logger.warn(warning, 'Bootstrap');
