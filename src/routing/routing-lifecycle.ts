@@ -248,11 +248,11 @@ export class RoutingLifecycle {
   async recordSyncFailure(
     claim: SyncClaim,
     decision: FailureDecision,
-    attempt: AttemptOutcome & { permanentError: boolean },
+    attempt: AttemptOutcome & { kind: 'retryable_error' | 'permanent_error' | 'deferred' },
   ): Promise<SyncOutcome> {
     const attemptEvent: EventRow = {
       type: 'sync_attempt',
-      outcome: attempt.permanentError ? 'permanent_error' : 'retryable_error',
+      outcome: attempt.kind,
       httpStatus: attempt.httpStatus,
       durationMs: attempt.durationMs,
       message: decision.lastError,
