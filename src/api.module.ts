@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 
 import { AdminController } from './admin/admin.controller';
+import { AnalyticsController } from './analytics/analytics.controller';
+import { AnalyticsModule } from './analytics/analytics.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeysController } from './auth/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
@@ -17,7 +19,7 @@ import { SweepsModule } from './sweeps/sweeps.module';
 
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
-  imports: [AuthModule, CompaniesModule, ConnectionsModule, JobsModule, RoutingModule, SweepsModule],
+  imports: [AnalyticsModule, AuthModule, CompaniesModule, ConnectionsModule, JobsModule, RoutingModule, SweepsModule],
   controllers: [
     ApiKeysController,
     CompaniesController,
@@ -25,6 +27,7 @@ import { SweepsModule } from './sweeps/sweeps.module';
     JobsController,
     RoutingsController,
     AdminController,
+    AnalyticsController,
   ],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })

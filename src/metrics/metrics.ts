@@ -11,6 +11,8 @@ export const METRIC = {
   routings: 'routings',
   queueJobs: 'queue_jobs',
   sweepRuns: 'sweep_runs_total',
+  routingTransitions: 'routing_transitions_total',
+  routingProviderStatus: 'routing_provider_status_total',
 } as const;
 
 export const METRIC_PROVIDERS = [
@@ -55,5 +57,15 @@ export const METRIC_PROVIDERS = [
     name: METRIC.sweepRuns,
     help: 'Sweep runs by name and outcome',
     labelNames: ['name', 'outcome'],
+  }),
+  makeCounterProvider({
+    name: METRIC.routingTransitions,
+    help: 'Routings entering a status: created, synced, completed, canceled, permanently_failed, pending (manual retry)',
+    labelNames: ['provider', 'to'],
+  }),
+  makeCounterProvider({
+    name: METRIC.routingProviderStatus,
+    help: 'Routings whose normalized provider status moved to this one (received, scheduled, in_progress, ...)',
+    labelNames: ['provider', 'status'],
   }),
 ];
