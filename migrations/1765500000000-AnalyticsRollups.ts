@@ -18,7 +18,7 @@ export class AnalyticsRollups1765500000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
       CREATE FUNCTION analytics_bucket(ms double precision) RETURNS smallint
-      LANGUAGE sql IMMUTABLE PARALLEL SAFE
+      LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
       AS $$ SELECT LEAST(floor(16 * ln(1 + GREATEST(ms, 0)) / ln(2)), 1023)::smallint $$`);
     // Adds two histograms ({bucket: count}); buckets that reach 0 are dropped.
     await q.query(`
@@ -93,8 +93,8 @@ export class AnalyticsRollups1765500000000 implements MigrationInterface {
                                       reached_scheduled, reached_in_progress, outcome, revenue_cents, completed_at)
       SELECT r.id, r.job_id, r.created_at, j.company_id, r.company_id, r.provider_type, COALESCE(j.trade, 'none'),
              CASE WHEN r.synced_at IS NOT NULL THEN LEAST(e.first_synced, r.synced_at) END,
-             r.provider_status IN ('scheduled', 'in_progress', 'completed') OR COALESCE(e.scheduled, false),
-             r.provider_status IN ('in_progress', 'completed') OR COALESCE(e.in_progress, false),
+             COALESCE(r.provider_status IN ('scheduled', 'in_progress', 'completed') OR e.scheduled, false),
+             COALESCE(r.provider_status IN ('in_progress', 'completed') OR e.in_progress, false),
              CASE WHEN r.status IN ('completed', 'canceled', 'permanently_failed') THEN r.status END,
              CASE WHEN r.status = 'completed' THEN r.revenue_cents END,
              CASE WHEN r.status = 'completed' THEN COALESCE(r.completed_at, r.status_changed_at) END

@@ -118,7 +118,7 @@ export class AnalyticsRollup {
   async recordChanges(m: EntityManager, changes: AnalyticsChange[]): Promise<void> {
     const counted = changes.filter((c) => c.providerStatus || COUNTED.has(c.to) || FINAL.has(c.from));
     if (!counted.length) return;
-    const rows: ({ routing_id: string } & { [K in keyof Facts as `old_${K}`]: Facts[K] } & Facts)[] = await m.query(
+    const [rows] = (await m.query(
       `UPDATE analytics_routings f
           SET provider = r.provider_type,
               synced_at = COALESCE(f.synced_at, r.synced_at),
@@ -133,7 +133,7 @@ export class AnalyticsRollup {
         WHERE f.routing_id = ANY($1::uuid[]) AND r.id = f.routing_id AND old.routing_id = f.routing_id
        RETURNING f.routing_id, ${prefixed('f', '')}, ${prefixed('old', 'old_')}`,
       [counted.map((c) => c.routingId)],
-    );
+    )) as [({ routing_id: string } & Facts & { [K in keyof Facts as `old_${K}`]: Facts[K] })[], number];
     const byRouting = new Map(counted.map((c) => [c.routingId, c]));
     const deltas = new Map<string, Delta>();
     for (const row of rows) {
