@@ -517,6 +517,152 @@ describe('Analytics - /api/analytics (funnel, referrers) over routings driven th
     });
   });
 
+  describe('over 13 months (history backfilled by the migration)', () => {
+    const BASE = Date.UTC(2024, 10, 1); // 2024-11-01
+    const DAY = 86_400_000;
+
+    beforeAll(async () => {
+      await truncateAll(t.db);
+      // 40 companies, 3,000 jobs over 395 days with 1 or 2 routings each in every state, a tenth archived.
+      await t.db.query(`
+        INSERT INTO companies (id, name)
+        SELECT ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'Company ' || g FROM generate_series(1, 40) g`);
+      await t.db.query(`
+        INSERT INTO technicians (company_id, first_name, last_name) SELECT id, 'T', 'T' FROM companies`);
+      await t.db.query(
+        `INSERT INTO jobs (id, status, company_id, technician_id, homeowner, address, summary, trade, created_at)
+         SELECT ('10000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'open', t.company_id, t.id, '{}', '{}',
+                'seed', (ARRAY['electrical', 'plumbing', NULL])[1 + i % 3],
+                to_timestamp($1 / 1000.0) + ((i * 7919) % (395 * 86400)) * interval '1 second' + (i % 1000) * interval '1 ms'
+           FROM generate_series(1, 3000) i
+           JOIN technicians t ON t.company_id = ('00000000-0000-4000-8000-' || lpad((1 + i % 13)::text, 12, '0'))::uuid`,
+        [BASE],
+      );
+      await t.db.query(`
+        WITH plan AS (
+          SELECT j.id AS job_id, j.created_at, n, (abs(hashtext(j.id::text || n)) % 8) AS k,
+                 ('00000000-0000-4000-8000-' || lpad((14 + (abs(hashtext(j.id::text)) + n) % 27)::text, 12, '0'))::uuid AS company_id
+            FROM jobs j CROSS JOIN generate_series(0, 1) n
+           WHERE n = 0 OR abs(hashtext(j.id::text)) % 3 = 0)
+        INSERT INTO routings (job_id, company_id, provider_type, status, provider_status, synced_at, completed_at,
+                              revenue_cents, created_at, status_changed_at)
+        SELECT job_id, company_id, (ARRAY['servicetitan', 'housecallpro', 'jobber'])[1 + k % 3],
+               (ARRAY['pending', 'failed', 'permanently_failed', 'synced', 'synced', 'completed', 'canceled', 'completed'])[1 + k],
+               (ARRAY[NULL, NULL, NULL, 'received', 'scheduled', 'completed', 'canceled', 'completed'])[1 + k],
+               CASE WHEN k >= 3 THEN created_at + (50 + abs(hashtext(job_id::text || 's')) % 5000) * interval '1 ms' END,
+               CASE WHEN k IN (5, 7) THEN created_at + (1 + abs(hashtext(job_id::text || 'c')) % 900000) * interval '1 s' END,
+               CASE WHEN k IN (5, 7) THEN 1000 + abs(hashtext(job_id::text || 'r')) % 90000 END,
+               created_at, created_at + interval '1 hour'
+          FROM plan`);
+      // History the routing row no longer shows: canceled ones went through in_progress, some synced ones too.
+      await t.db.query(`
+        INSERT INTO routing_events (routing_id, at, type, outcome)
+        SELECT id, synced_at, 'status_change', 'synced' FROM routings WHERE synced_at IS NOT NULL
+        UNION ALL
+        SELECT id, synced_at + interval '1 hour', 'poll', 'in_progress' FROM routings
+         WHERE status = 'canceled' OR (status = 'synced' AND abs(hashtext(id::text)) % 4 = 0)`);
+      await t.db.query(`
+        UPDATE jobs j SET status = a.status, finished_at = CASE WHEN a.status <> 'open' THEN now() END
+          FROM (SELECT job_id, CASE WHEN bool_or(status = 'completed') THEN 'completed'
+                                    WHEN bool_and(status IN ('canceled', 'permanently_failed')) THEN 'canceled'
+                                    ELSE 'open' END AS status FROM routings GROUP BY job_id) a
+         WHERE a.job_id = j.id`);
+      // A tenth of the finished jobs archived, as cleanup does.
+      const archived = `SELECT id FROM jobs WHERE finished_at IS NOT NULL AND abs(hashtext(id::text)) % 10 = 0`;
+      for (const table of ['jobs', 'routings', 'routing_events']) {
+        const where =
+          table === 'jobs'
+            ? `id IN (${archived})`
+            : table === 'routings'
+              ? `job_id IN (${archived})`
+              : `routing_id IN (SELECT id FROM routings WHERE job_id IN (${archived}))`;
+        const columns = (
+          await t.db.query(
+            `SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) AS c
+               FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`,
+            [table],
+          )
+        )[0].c;
+        await t.db.query(`INSERT INTO archived_${table} (${columns}) SELECT ${columns} FROM ${table} WHERE ${where}`);
+      }
+      await t.db.query(`DELETE FROM jobs WHERE id IN (SELECT id FROM archived_jobs)`);
+      await rerunMigration();
+    });
+
+    /** The funnel straight from the per-routing facts: one scan, medians by percentile_disc over buckets. */
+    async function fromFacts(groupBy: string, from: Date, to: Date) {
+      const key = {
+        referrer: 'referrer_id::text',
+        partner: 'partner_id::text',
+        provider: 'provider',
+        trade: 'trade',
+        day: `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+      }[groupBy];
+      const rows = await t.db.query(
+        `SELECT ${key} AS key, count(*)::int AS created, count(synced_at)::int AS synced,
+                count(*) FILTER (WHERE reached_scheduled)::int AS scheduled,
+                count(*) FILTER (WHERE reached_in_progress)::int AS "inProgress",
+                count(*) FILTER (WHERE outcome = 'completed')::int AS completed,
+                count(*) FILTER (WHERE outcome = 'canceled')::int AS canceled,
+                count(*) FILTER (WHERE outcome = 'permanently_failed')::int AS "permanentlyFailed",
+                COALESCE(sum(revenue_cents) FILTER (WHERE outcome = 'completed'), 0)::int AS "revenueCents",
+                percentile_disc(0.5) WITHIN GROUP (ORDER BY synced_bucket) AS sb,
+                percentile_disc(0.5) WITHIN GROUP (ORDER BY completed_bucket) FILTER (WHERE outcome = 'completed') AS cb
+           FROM analytics_routings WHERE created_at >= $1 AND created_at < $2
+          GROUP BY ROLLUP (1) ORDER BY 1`,
+        [from, to],
+      );
+      const funnelOf = ({ key: _, sb, cb, ...r }: any) => ({
+        ...r,
+        conversionRate: r.synced ? r.completed / r.synced : null,
+        currency: 'USD',
+        medianCreatedToSyncedMs: sb === null ? null : bucketMiddleMs(sb),
+        medianSyncedToCompletedMs: cb === null ? null : bucketMiddleMs(cb),
+      });
+      const totals = rows.find((r: any) => r.key === null);
+      return {
+        groups: rows.filter((r: any) => r.key !== null).map((r: any) => ({ key: r.key, ...funnelOf(r) })),
+        totals: totals ? funnelOf(totals) : null,
+      };
+    }
+
+    const at = (days: number) => new Date(BASE + days * DAY);
+    it.each([
+      ['all 395 days, aligned to months', at(0), new Date(Date.UTC(2025, 11, 1))],
+      ['part days and part months at both ends', new Date(BASE + 3.5 * DAY + 1234), new Date(BASE + 200.25 * DAY)],
+      ['400 days from mid-month', at(-20), at(380)],
+      ['one month and a half', at(45.9), at(91.1)],
+      ['within one day', new Date(BASE + 100 * DAY + 3_600_000), new Date(BASE + 100 * DAY + 20 * 3_600_000)],
+      ['whole days inside one month', at(31), at(40)],
+    ])('%s: every grouping equals the funnel computed from the facts', async (_, from, to) => {
+      const facts = await fromFacts('provider', from, to);
+      expect(facts.totals?.created).toBeGreaterThan(0);
+      for (const groupBy of ['referrer', 'partner', 'provider', 'trade', 'day']) {
+        const res = await admin.get(
+          `/api/analytics/funnel?${new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), groupBy })}`,
+        );
+        expect(res.status).toBe(200);
+        const expected = await fromFacts(groupBy, from, to);
+        expect({ groupBy, groups: res.body.groups.map(({ name: _, ...g }: any) => g) }).toEqual({
+          groupBy,
+          groups: expected.groups,
+        });
+        expect({ groupBy, totals: res.body.totals }).toEqual({ groupBy, totals: expected.totals });
+      }
+    });
+
+    it('backfilled what the events tell: first sync, and in progress before a cancel', async () => {
+      const [r] = await t.db.query(`
+        SELECT count(*) FILTER (WHERE outcome = 'canceled' AND NOT reached_in_progress)::int AS canceled_not_in_progress,
+               count(*) FILTER (WHERE synced_at IS NULL AND outcome IN ('completed', 'canceled'))::int AS finished_unsynced,
+               (SELECT count(*)::int FROM analytics_routings) - (SELECT count(*)::int FROM routings)
+                 - (SELECT count(*)::int FROM archived_routings) AS missing
+          FROM analytics_routings`);
+      expect(r).toEqual({ canceled_not_in_progress: 0, finished_unsynced: 0, missing: 0 });
+      expect((await t.db.query(`SELECT count(*)::int AS n FROM archived_routings`))[0].n).toBeGreaterThan(50);
+    });
+  });
+
   /** The analytics migration's down and up on the test database: drops the rollups and backfills them anew. */
   async function rerunMigration(): Promise<void> {
     const runner = t.db.createQueryRunner();
