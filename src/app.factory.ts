@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { DestinationStream } from 'pino';
 
 import { mountBullBoard } from './admin/bull-board';
+import { mountAnalyticsPage } from './analytics/analytics-page';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter, answerClientError } from './common/problem-details.filter';
 import { validationPipe } from './common/validation';
@@ -68,6 +69,7 @@ export async function createApp(
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
     mountBullBoard(app);
+    mountAnalyticsPage(app);
   }
   return app;
 }

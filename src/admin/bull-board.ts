@@ -4,10 +4,10 @@ import { ExpressAdapter } from '@bull-board/express';
 import { getQueueToken } from '@nestjs/bullmq';
 import { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { NextFunction, Request, Response } from 'express';
 
 import { ApiKeysService } from '../auth/api-keys.service';
 import { QUEUE_NAMES } from '../queue/queues';
+import { adminOnly } from './admin-auth';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
@@ -23,40 +23,9 @@ export function mountBullBoard(app: INestApplication): void {
     serverAdapter,
   });
   const apiKeys = app.get(ApiKeysService);
-  app.use(BULL_BOARD_PATH, adminOnly(apiKeys), serverAdapter.getRouter());
-}
-
-function adminOnly(apiKeys: ApiKeysService) {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    const key = presentedKey(req.headers.authorization);
-    const caller = key ? await apiKeys.authenticate(key).catch(() => null) : null;
-    if (caller?.role === 'admin') return next();
-    res
-      .status(caller ? 403 : 401)
-      .setHeader('WWW-Authenticate', 'Basic realm="TradeEngage queues", charset="UTF-8"')
-      .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          type: 'https://tradeengage.dev/problems/' + (caller ? 'forbidden' : 'unauthorized'),
-          title: caller ? 'Forbidden' : 'Unauthorized',
-          status: caller ? 403 : 401,
-          detail: caller
-            ? 'The queue dashboard needs an admin key'
-            : 'Use the admin key as Bearer token or basic auth password',
-          requestId: (req as Request & { id?: string }).id,
-        }),
-      );
-  };
-}
-
-function presentedKey(authorization: string | undefined): string | null {
-  if (!authorization) return null;
-  const [scheme, value] = authorization.split(' ', 2);
-  if (/^bearer$/i.test(scheme)) return value?.trim() || null;
-  if (/^basic$/i.test(scheme) && value) {
-    const decoded = Buffer.from(value, 'base64').toString('utf8');
-    const password = decoded.slice(decoded.indexOf(':') + 1);
-    return password || null;
-  }
-  return null;
+  app.use(
+    BULL_BOARD_PATH,
+    adminOnly(apiKeys, { realm: 'TradeEngage queues', name: 'queue dashboard' }),
+    serverAdapter.getRouter(),
+  );
 }

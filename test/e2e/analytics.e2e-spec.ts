@@ -1,3 +1,8 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { Browser, Page, chromium } from 'playwright-core';
+
 import { AnalyticsRollups1765500000000 } from '../../migrations/1765500000000-AnalyticsRollups';
 import { bucketMiddleMs, MEDIAN_MAX_ERROR } from '../../src/analytics/duration-histogram';
 import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
@@ -6,6 +11,17 @@ import { TestApp, flushTestRedis, startTestApp, truncateAll } from '../helpers/a
 import { ApiClient, apiClient, expectProblem } from '../helpers/http';
 import { waitFor } from '../helpers/wait';
 import { FAST_SYNC_ENV, TEST_ADMIN_KEY } from '../test-env';
+
+// Debian's Chromium, as in browser.e2e-spec.ts.
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = resolve(__dirname, '../artifacts');
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+];
 
 type Referrer = 'R1' | 'R2';
 type Partner = 'P1' | 'P2' | 'P3';
@@ -514,6 +530,127 @@ describe('Analytics - /api/analytics (funnel, referrers) over routings driven th
       const live = await snapshot();
       await rerunMigration();
       expect(await snapshot()).toEqual(live);
+    });
+  });
+
+  describe('/admin/analytics - the page in Chromium', () => {
+    let browser: Browser;
+    const pageErrors: string[] = [];
+
+    beforeAll(async () => {
+      if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium`);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: CHROMIUM_ARGS,
+        timeout: 30_000,
+      });
+    });
+    afterAll(() => browser?.close());
+
+    /** A context that reaches only the app under test: the page must work offline. */
+    async function open(credentials?: { username: string; password: string }): Promise<Page> {
+      const context = await browser.newContext({
+        viewport: { width: 1280, height: 1100 },
+        httpCredentials: credentials,
+      });
+      await context.route('**/*', (route) =>
+        new URL(route.request().url()).host === new URL(t.url).host ? route.continue() : route.abort(),
+      );
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      page.on('requestfailed', (request) => pageErrors.push(`request failed: ${request.url()}`));
+      return page;
+    }
+
+    const chartData = (page: Page) =>
+      page.evaluate(() => {
+        const data = (id: string) => {
+          const chart = (window as any).Chart.getChart(document.getElementById(id));
+          return { labels: chart.data.labels, values: chart.data.datasets[0].data };
+        };
+        return { funnel: data('funnel-chart'), revenue: data('revenue-chart'), partners: data('partners-chart') };
+      });
+
+    it('draws the funnel, revenue by month and top partners by conversion from the seeded network', async () => {
+      const page = await open({ username: 'ops', password: TEST_ADMIN_KEY });
+      const response = await page.goto(`${t.url}/admin/analytics`, { waitUntil: 'domcontentloaded' });
+      expect(response?.status()).toBe(200);
+      await page.locator('body[data-state="ready"]').waitFor({ timeout: 20_000 });
+
+      // The same numbers as the API gives for the range the page shows.
+      const range = await page.evaluate(() => (window as any).analyticsData.range);
+      const api = async (groupBy: string) =>
+        (await admin.get(`/api/analytics/funnel?${new URLSearchParams({ ...range, groupBy })}`)).body;
+      const [byDay, byPartner] = [await api('day'), await api('partner')];
+      const expected = await expectedFunnel(seeded);
+      expect(byDay.totals).toEqual(expected);
+
+      const charts = await chartData(page);
+      expect(charts.funnel).toEqual({
+        labels: ['Created', 'Synced', 'Scheduled', 'In progress', 'Completed', 'Canceled', 'Permanently failed'],
+        values: [
+          expected.created,
+          expected.synced,
+          expected.scheduled,
+          expected.inProgress,
+          expected.completed,
+          expected.canceled,
+          expected.permanentlyFailed,
+        ],
+      });
+      const month = routingsById.get(seeded[0].routingId!).createdAt.slice(0, 7);
+      expect(charts.revenue).toEqual({ labels: [month], values: [expected.revenueCents / 100] });
+      const partners = [...byPartner.groups].sort(
+        (a: any, b: any) => b.conversionRate - a.conversionRate || b.completed - a.completed,
+      );
+      expect(charts.partners).toEqual({
+        labels: partners.map((g: any) => g.name),
+        values: partners.map((g: any) => +(g.conversionRate * 100).toFixed(1)),
+      });
+      await expect(page.locator('#kpi-revenue').innerText()).resolves.toBe('$470.00');
+      await expect(page.locator('#partners-table tbody tr').count()).resolves.toBe(3);
+      await page.screenshot({ path: join(ARTIFACTS, 'analytics-page.png'), fullPage: true });
+
+      // The date-range picker: a range before the network existed shows nothing; one too long says why.
+      await page.fill('#from', '2020-01-01');
+      await page.fill('#to', '2020-03-31');
+      await page.click('#range button[type="submit"]');
+      await page.locator('body[data-state="ready"]').waitFor();
+      await expect(page.locator('#kpi-created').innerText()).resolves.toBe('0');
+      expect((await chartData(page)).funnel.values).toEqual([0, 0, 0, 0, 0, 0, 0]);
+      await page.fill('#to', '2021-12-31');
+      await page.click('#range button[type="submit"]');
+      await page.locator('body[data-state="error"]').waitFor();
+      await expect(page.locator('#error').innerText()).resolves.toContain('at most 400 days');
+      await page.screenshot({ path: join(ARTIFACTS, 'analytics-page-range-error.png') });
+      await page.click('.presets button[data-days="30"]');
+      await page.locator('body[data-state="ready"]').waitFor();
+      expect((await chartData(page)).funnel.values[0]).toBe(expected.created);
+
+      await page.context().close();
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('asks for the admin key: 401 with a Basic challenge, 403 for a company key', async () => {
+      const anonymous = await fetch(`${t.url}/admin/analytics`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic /);
+      const key = (await admin.post('/api/api-keys', { name: 'p1', role: 'company', companyId: company.P1 })).body.key;
+      for (const path of ['/admin/analytics', '/admin/analytics/data/funnel?from=2025-01-01&to=2025-02-01&groupBy=day'])
+        expect((await fetch(`${t.url}${path}`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(403);
+      const data = await fetch(`${t.url}/admin/analytics/data/funnel?from=2025-02-01&to=2025-01-01&groupBy=day`, {
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      });
+      expect(data.status).toBe(400);
+      expect(data.headers.get('content-type')).toContain('application/problem+json');
+      expect((await data.json()).errors).toEqual([{ field: 'to', message: 'must be after from' }]);
+      const asset = await fetch(`${t.url}/admin/analytics/assets/chart.umd.min.js`, {
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      });
+      expect(asset.status).toBe(200);
+      expect((await asset.text()).length).toBeGreaterThan(100_000);
     });
   });
 
