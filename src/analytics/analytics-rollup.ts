@@ -145,7 +145,8 @@ export class AnalyticsRollup {
       contribute(deltas, before, -1);
       contribute(deltas, row, 1);
       const change = byRouting.get(row.routing_id)!;
-      if (COUNTED.has(change.to)) this.transitions.inc({ provider: row.provider, to: change.to });
+      if (change.from !== change.to && COUNTED.has(change.to))
+        this.transitions.inc({ provider: row.provider, to: change.to });
       if (change.providerStatus)
         this.providerStatuses.inc({ provider: row.provider, status: change.providerStatus.to });
     }

@@ -349,6 +349,38 @@ describe('Analytics - /api/analytics (funnel, referrers) over routings driven th
       expect(res.body.totals).toEqual(await expectedFunnel(seeded));
     });
 
+    it('counts the same moves in Prometheus: routing_transitions_total and routing_provider_status_total', async () => {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      const sample = (name: string, labels: string) =>
+        Number(new RegExp(`^${name}\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      for (const p of ['servicetitan', 'housecallpro']) {
+        const mine = seeded.filter((s) => provider[s.partner] === p);
+        const n = (f: (s: Seeded) => boolean) => mine.filter(f).length;
+        // g was permanently failed once before its manual retry (to pending).
+        const g = provider[byName('g').partner] === p ? 1 : 0;
+        expect({
+          p,
+          created: sample('routing_transitions_total', `provider="${p}",to="created"`),
+          synced: sample('routing_transitions_total', `provider="${p}",to="synced"`),
+          completed: sample('routing_transitions_total', `provider="${p}",to="completed"`),
+          canceled: sample('routing_transitions_total', `provider="${p}",to="canceled"`),
+          failed: sample('routing_transitions_total', `provider="${p}",to="permanently_failed"`),
+          retried: sample('routing_transitions_total', `provider="${p}",to="pending"`),
+          inProgress: sample('routing_provider_status_total', `provider="${p}",status="in_progress"`),
+        }).toEqual({
+          p,
+          created: mine.length,
+          synced: n((s) => s.synced),
+          completed: n((s) => s.outcome === 'completed'),
+          canceled: n((s) => s.outcome === 'canceled'),
+          failed: n((s) => s.outcome === 'permanently_failed') + g,
+          retried: g,
+          // Entered in_progress as polled: c went from received straight to completed.
+          inProgress: n((s) => s.inProgress && s.name !== 'c'),
+        });
+      }
+    });
+
     it('names the companies of referrer and partner groups', async () => {
       const res = await funnel({ groupBy: 'partner' });
       expect(Object.fromEntries(res.body.groups.map((g: any) => [g.key, g.name]))).toEqual({
