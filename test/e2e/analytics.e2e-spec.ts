@@ -599,7 +599,9 @@ describe('Analytics - /api/analytics (funnel, referrers) over routings driven th
     const chartData = (page: Page) =>
       page.evaluate(() => {
         const data = (id: string) => {
-          const chart = (window as any).Chart.getChart(document.getElementById(id));
+          // Runs in the page: the browser's globals.
+          const page = globalThis as any;
+          const chart = page.Chart.getChart(page.document.getElementById(id));
           return { labels: chart.data.labels, values: chart.data.datasets[0].data };
         };
         return { funnel: data('funnel-chart'), revenue: data('revenue-chart'), partners: data('partners-chart') };
@@ -612,7 +614,7 @@ describe('Analytics - /api/analytics (funnel, referrers) over routings driven th
       await page.locator('body[data-state="ready"]').waitFor({ timeout: 20_000 });
 
       // The same numbers as the API gives for the range the page shows.
-      const range = await page.evaluate(() => (window as any).analyticsData.range);
+      const range = await page.evaluate(() => (globalThis as any).analyticsData.range);
       const api = async (groupBy: string) =>
         (await admin.get(`/api/analytics/funnel?${new URLSearchParams({ ...range, groupBy })}`)).body;
       const [byDay, byPartner] = [await api('day'), await api('partner')];
@@ -677,7 +679,7 @@ describe('Analytics - /api/analytics (funnel, referrers) over routings driven th
       });
       expect(data.status).toBe(400);
       expect(data.headers.get('content-type')).toContain('application/problem+json');
-      expect((await data.json()).errors).toEqual([{ field: 'to', message: 'must be after from' }]);
+      expect(((await data.json()) as any).errors).toEqual([{ field: 'to', message: 'must be after from' }]);
       const asset = await fetch(`${t.url}/admin/analytics/assets/chart.umd.min.js`, {
         headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
       });
