@@ -100,6 +100,7 @@ async function load(client: Client, databaseUrl: string): Promise<void> {
         SELECT jn, gen_random_uuid() AS id,
                1 + floor(${COMPANIES} * power(random(), 2))::int AS referrer,
                timestamptz '${new Date(START).toISOString()}' + random() * interval '${DAYS} days' AS created,
+               1 + floor(${COMPANIES - 3} * power(random(), 1.5))::int AS partner_offset,
                (ARRAY['electrical', 'plumbing', 'hvac', 'roofing', 'landscaping', NULL])[1 + floor(random() * 6)::int] AS trade
           FROM generate_series(1, ${JOBS}) jn;
       INSERT INTO jobs (id, status, company_id, technician_id, homeowner, address, summary, trade, created_at, updated_at)
@@ -111,7 +112,7 @@ async function load(client: Client, databaseUrl: string): Promise<void> {
     client.query(`
       CREATE TEMP TABLE gr AS
         SELECT gj.id AS job_id, gj.created, side, gen_random_uuid() AS id, random() AS u, random() AS v,
-               1 + ((gj.referrer + floor(${COMPANIES} * power(random(), 1.5))::int + side) % ${COMPANIES}) AS partner
+               1 + (gj.referrer - 1 + gj.partner_offset + side) % ${COMPANIES} AS partner
           FROM gj CROSS JOIN (VALUES (0), (1)) s(side)
          WHERE side = 0 OR gj.jn % 3 = 0;
       INSERT INTO routings (id, job_id, company_id, connection_id, provider_type, status, provider_status, synced_at,
