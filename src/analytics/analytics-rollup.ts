@@ -4,6 +4,7 @@ import { Counter } from 'prom-client';
 import { EntityManager } from 'typeorm';
 
 import { METRIC } from '../metrics/metrics';
+import { encodeHistogram } from './duration-histogram';
 import type { ProviderStatus } from '../providers/field-service-provider';
 import type { RoutingStatus } from '../routing/routing-status';
 
@@ -216,17 +217,16 @@ async function applyDeltas(m: EntityManager, deltas: Map<string, Delta>): Promis
   );
   if (!rows.length) return;
   const column = (i: number) => rows.map((r) => r.counts[i]);
-  const json = (h: Map<number, number>) => JSON.stringify(Object.fromEntries(h));
   await m.query(
     `INSERT INTO analytics_rollups AS t (dim, grain, period, key, ${COUNTERS.join(', ')}, synced_hist, completed_hist)
      SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::int[], $6::int[], $7::int[], $8::int[],
-                          $9::int[], $10::int[], $11::int[], $12::bigint[], $13::jsonb[], $14::jsonb[])
+                          $9::int[], $10::int[], $11::int[], $12::bigint[], $13::bytea[], $14::bytea[])
       ORDER BY 1, 2, 3, 4
      ON CONFLICT (dim, grain, period, key) DO UPDATE SET
        ${COUNTERS.map((c) => `${c} = t.${c} + excluded.${c}`).join(', ')},
-       synced_hist = CASE WHEN excluded.synced_hist = '{}' THEN t.synced_hist
+       synced_hist = CASE WHEN excluded.synced_hist = '' THEN t.synced_hist
                           ELSE analytics_hist_add(t.synced_hist, excluded.synced_hist) END,
-       completed_hist = CASE WHEN excluded.completed_hist = '{}' THEN t.completed_hist
+       completed_hist = CASE WHEN excluded.completed_hist = '' THEN t.completed_hist
                              ELSE analytics_hist_add(t.completed_hist, excluded.completed_hist) END`,
     [
       rows.map((r) => r.dim),
@@ -234,8 +234,8 @@ async function applyDeltas(m: EntityManager, deltas: Map<string, Delta>): Promis
       rows.map((r) => r.period),
       rows.map((r) => r.key),
       ...COUNTERS.map((_, i) => column(i)),
-      rows.map((r) => json(r.syncedHist)),
-      rows.map((r) => json(r.completedHist)),
+      rows.map((r) => encodeHistogram(r.syncedHist)),
+      rows.map((r) => encodeHistogram(r.completedHist)),
     ],
   );
 }

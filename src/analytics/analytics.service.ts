@@ -33,11 +33,8 @@ class Tally {
     this.canceled += row.canceled;
     this.permanentlyFailed += row.permanently_failed;
     this.revenueCents += Number(row.revenue_cents);
-    // Rollup rows bring histograms ({bucket: count} each), facts bring bucket lists.
-    if (row.synced_hists) for (const h of row.synced_hists) this.toSynced.addCounts(h);
-    if (row.completed_hists) for (const h of row.completed_hists) this.toCompleted.addCounts(h);
-    this.toSynced.addBuckets(row.synced_buckets);
-    this.toCompleted.addBuckets(row.completed_buckets);
+    this.toSynced.addEncoded(row.synced_hist);
+    this.toCompleted.addEncoded(row.completed_hist);
   }
 
   merge(other: Tally): void {
@@ -81,10 +78,9 @@ interface TallyRow {
   canceled: number;
   permanently_failed: number;
   revenue_cents: string;
-  synced_hists?: Record<string, number>[] | null;
-  completed_hists?: Record<string, number>[] | null;
-  synced_buckets?: number[] | null;
-  completed_buckets?: number[] | null;
+  /** Encoded histograms (encodeHistogram), concatenated over the group's rows. */
+  synced_hist: Buffer | null;
+  completed_hist: Buffer | null;
 }
 
 // How each grouping reads its key from the per-routing facts, and which rollup rows hold it.
@@ -117,13 +113,13 @@ const FACT_TALLY = `count(*)::int AS created, count(synced_at)::int AS synced,
   count(*) FILTER (WHERE outcome = 'canceled')::int AS canceled,
   count(*) FILTER (WHERE outcome = 'permanently_failed')::int AS permanently_failed,
   COALESCE(sum(revenue_cents) FILTER (WHERE outcome = 'completed'), 0) AS revenue_cents,
-  array_agg(synced_bucket) FILTER (WHERE synced_bucket IS NOT NULL) AS synced_buckets,
-  array_agg(completed_bucket) FILTER (WHERE completed_bucket IS NOT NULL AND outcome = 'completed') AS completed_buckets`;
+  string_agg(int4send(synced_bucket::int) || int4send(1), ''::bytea) AS synced_hist,
+  string_agg(int4send(completed_bucket::int) || int4send(1), ''::bytea) FILTER (WHERE outcome = 'completed')
+    AS completed_hist`;
 const ROLLUP_TALLY = `sum(created)::int AS created, sum(synced)::int AS synced, sum(scheduled)::int AS scheduled,
   sum(in_progress)::int AS in_progress, sum(completed)::int AS completed, sum(canceled)::int AS canceled,
   sum(permanently_failed)::int AS permanently_failed, sum(revenue_cents) AS revenue_cents,
-  jsonb_agg(synced_hist) FILTER (WHERE synced_hist <> '{}') AS synced_hists,
-  jsonb_agg(completed_hist) FILTER (WHERE completed_hist <> '{}') AS completed_hists`;
+  string_agg(synced_hist, ''::bytea) AS synced_hist, string_agg(completed_hist, ''::bytea) AS completed_hist`;
 
 /**
  * The analytics reports (SPEC section 13). A network-wide funnel adds up rollup rows (whole months, whole days)

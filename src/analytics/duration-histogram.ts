@@ -16,7 +16,21 @@ export function bucketMiddleMs(bucket: number): number {
   return Math.round(2 ** ((bucket + 0.5) / BUCKETS_PER_DOUBLING) - 1);
 }
 
-/** Counts per bucket, merged from rollup rows (`{bucket: count}`) and from facts (lists of buckets). */
+/**
+ * A histogram as the database stores it (`analytics_hist_add`): (bucket, count) pairs of big-endian int4, sorted by
+ * bucket, without zero counts. Concatenations of such (string_agg) decode the same way.
+ */
+export function encodeHistogram(counts: Map<number, number>): Buffer {
+  const buckets = [...counts.keys()].filter((b) => counts.get(b) !== 0).sort((a, b) => a - b);
+  const encoded = Buffer.alloc(buckets.length * 8);
+  buckets.forEach((bucket, i) => {
+    encoded.writeInt32BE(bucket, i * 8);
+    encoded.writeInt32BE(counts.get(bucket)!, i * 8 + 4);
+  });
+  return encoded;
+}
+
+/** Counts per bucket, merged from rollup rows and facts (encoded histograms). */
 export class DurationHistogram {
   private readonly counts = new Map<number, number>();
   private n = 0;
@@ -30,12 +44,10 @@ export class DurationHistogram {
     this.n += count;
   }
 
-  addCounts(counts: Record<string, number> | null | undefined): void {
-    for (const [bucket, count] of Object.entries(counts ?? {})) this.add(Number(bucket), Number(count));
-  }
-
-  addBuckets(buckets: (number | string)[] | null | undefined): void {
-    for (const bucket of buckets ?? []) this.add(Number(bucket));
+  /** Adds an encoded histogram (see encodeHistogram), or several concatenated. */
+  addEncoded(encoded: Buffer | null | undefined): void {
+    if (!encoded) return;
+    for (let at = 0; at + 8 <= encoded.length; at += 8) this.add(encoded.readInt32BE(at), encoded.readInt32BE(at + 4));
   }
 
   merge(other: DurationHistogram): void {
