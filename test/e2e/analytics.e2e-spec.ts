@@ -422,6 +422,36 @@ describe('Analytics - /api/analytics (funnel, referrers) over routings driven th
       }
     });
 
+    it('is documented in the OpenAPI document: parameters and response schemas', async () => {
+      const doc = (await admin.get('/api/docs-json')).body;
+      const op = doc.paths['/api/analytics/funnel'].get;
+      expect(
+        Object.fromEntries(op.parameters.map((p: any) => [p.name, { in: p.in, required: p.required ?? false }])),
+      ).toEqual({
+        from: { in: 'query', required: true },
+        to: { in: 'query', required: true },
+        groupBy: { in: 'query', required: true },
+        companyId: { in: 'query', required: false },
+      });
+      expect(op.responses['200'].content['application/json'].schema.$ref).toBe('#/components/schemas/FunnelResponse');
+      const schemas = doc.components.schemas;
+      expect(Object.keys(schemas.Funnel.properties).sort()).toEqual([...FUNNEL_FIELDS].sort());
+      expect(
+        schemas.FunnelResponse.properties.totals.allOf?.[0]?.$ref ?? schemas.FunnelResponse.properties.totals.$ref,
+      ).toBe('#/components/schemas/Funnel');
+      expect(schemas.FunnelGroup.properties.key).toBeDefined();
+      const referrers = doc.paths['/api/analytics/referrers/{companyId}'].get;
+      expect(referrers.responses['200'].content['application/json'].schema.$ref).toBe(
+        '#/components/schemas/ReferrerMonthsResponse',
+      );
+      expect(Object.keys(schemas.ReferrerMonth.properties).sort()).toEqual([
+        'jobsCompleted',
+        'jobsReferred',
+        'month',
+        'revenueCents',
+      ]);
+    });
+
     it('an unknown companyId is 422 naming it', async () => {
       expectProblem(
         await funnel({ groupBy: 'day', companyId: '00000000-0000-4000-8000-000000000000' }),
