@@ -141,7 +141,10 @@ describe('Migration Connections1764900000000 - company credentials move into con
     )) as { column_name: string }[];
     expect(columns.map((c) => c.column_name)).not.toContain('provider_credentials');
 
-    // And back: the down migration puts each company's active credentials where they were.
+    // And back: the down migration puts each company's active credentials where they were (after undoing the
+    // migrations that came later).
+    const last = async () => (await db.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`))[0].name;
+    while ((await last()) !== 'Connections1764900000000') await db.undoLastMigration();
     await db.undoLastMigration();
     const [a] = await db.query(`SELECT provider_type, provider_credentials FROM companies WHERE id = $1`, [ids.a]);
     expect(a.provider_type).toBe('servicetitan');
