@@ -5,6 +5,9 @@ import { AdminController } from './admin/admin.controller';
 import { AuditController } from './audit/audit.controller';
 import { AuditModule } from './audit/audit.module';
 import { BullBoardController } from './admin/bull-board.controller';
+import { AnalyticsPageController } from './analytics/analytics-page.controller';
+import { AnalyticsController } from './analytics/analytics.controller';
+import { AnalyticsModule } from './analytics/analytics.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeysController } from './auth/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
@@ -23,6 +26,7 @@ import { SweepsModule } from './sweeps/sweeps.module';
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
   imports: [
+    AnalyticsModule,
     AuditModule,
     AuthModule,
     CompaniesModule,
@@ -42,6 +46,8 @@ import { SweepsModule } from './sweeps/sweeps.module';
     AdminController,
     AuditController,
     BullBoardController,
+    AnalyticsController,
+    AnalyticsPageController,
   ],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })

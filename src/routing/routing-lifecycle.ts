@@ -4,6 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
+import { AnalyticsRollup } from '../analytics/analytics-rollup';
 import type { Actor } from '../audit/actor';
 import { changesBetween, recordAuditEvent } from '../audit/audit';
 import { ConflictError, NotFoundError } from '../common/errors';
@@ -124,7 +125,10 @@ interface ClaimRow {
 export class RoutingLifecycle {
   private readonly logger = new Logger(RoutingLifecycle.name);
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly analytics: AnalyticsRollup,
+  ) {}
 
   /** Job creation: one pending routing per target, in the job's own transaction. */
   async createRoutings(
@@ -146,6 +150,10 @@ export class RoutingLifecycle {
         outcome: 'pending',
         message: `routed to company ${r.companyId}`,
       })),
+    );
+    await this.analytics.recordCreated(
+      m,
+      routings.map((r) => r.id),
     );
     return routings;
   }
@@ -499,7 +507,8 @@ export class RoutingLifecycle {
 
   /**
    * Everything a set of routing changes records besides the routing rows themselves, in the same transaction:
-   * their events and the aggregates of their jobs. Whatever else must follow a change follows it here.
+   * their events, the aggregates of their jobs and the analytics rollups. Whatever else must follow a change follows
+   * it here.
    */
   private async commit(m: EntityManager, changes: RoutingChange[]): Promise<void> {
     if (!changes.length) return;
@@ -509,6 +518,7 @@ export class RoutingLifecycle {
     );
     const jobIds = changes.filter((c) => JOB_AFFECTING.has(c.to) || JOB_AFFECTING.has(c.from)).map((c) => c.jobId);
     await refreshJobAggregates(m, jobIds);
+    await this.analytics.recordChanges(m, changes);
   }
 
   private async insertEvents(m: EntityManager, events: (EventRow & { routingId: string })[]): Promise<void> {

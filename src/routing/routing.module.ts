@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
+import { AnalyticsModule } from '../analytics/analytics.module';
 import { RoutingLifecycle } from './routing-lifecycle';
 import { RoutingEvent } from './routing-event.entity';
 import { Routing } from './routing.entity';
 import { RoutingsService } from './routings.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Routing, RoutingEvent])],
+  imports: [TypeOrmModule.forFeature([Routing, RoutingEvent]), AnalyticsModule],
   providers: [RoutingLifecycle, RoutingsService],
   exports: [RoutingLifecycle, RoutingsService],
 })
