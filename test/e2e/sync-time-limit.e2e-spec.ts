@@ -34,14 +34,15 @@ describe('Sync attempt time limit', () => {
     expect(res.status).toBe(201);
     const routingId: string = res.body.routings[0].id;
 
-    const failed = await waitFor(
-      async () => {
-        const r = (await admin.get(`/api/routings/${routingId}`)).body;
-        return r.status === 'failed' ? r : null;
-      },
+    // The retry comes within moments (fast backoff): wait for the stopped attempt's event, not the status.
+    const stopped = await waitFor(
+      async () =>
+        (await admin.get(`/api/routings/${routingId}`)).body.events.find(
+          (e: { type: string; outcome: string }) => e.type === 'sync_attempt' && e.outcome === 'retryable_error',
+        ),
       { timeoutMs: 15_000, what: 'the attempt to stop at its time limit' },
     );
-    expect(failed.lastError).toContain('time limit');
+    expect(stopped.message).toContain('time limit');
     const bookings = async () =>
       (await sandbox.serviceTitanRecords()).bookings.filter((b) => b.externalId === routingId);
     expect(await bookings()).toHaveLength(0);
