@@ -14,10 +14,12 @@ import { JobsModule } from './jobs/jobs.module';
 import { RoutingModule } from './routing/routing.module';
 import { RoutingsController } from './routing/routings.controller';
 import { SweepsModule } from './sweeps/sweeps.module';
+import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
-  imports: [AuthModule, CompaniesModule, ConnectionsModule, JobsModule, RoutingModule, SweepsModule],
+  imports: [AuthModule, CompaniesModule, ConnectionsModule, JobsModule, RoutingModule, SweepsModule, WebhooksModule],
   controllers: [
     ApiKeysController,
     CompaniesController,
@@ -25,6 +27,7 @@ import { SweepsModule } from './sweeps/sweeps.module';
     JobsController,
     RoutingsController,
     AdminController,
+    WebhookEndpointsController,
   ],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })

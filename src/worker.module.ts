@@ -12,10 +12,20 @@ import { SweepsScheduler } from './sweeps/sweeps.scheduler';
 import { SweepsModule } from './sweeps/sweeps.module';
 import { SyncModule } from './sync/sync.module';
 import { RetryProcessor, SyncProcessor } from './sync/sync.processor';
+import { WebhookDeliveryProcessor } from './webhooks/webhook-delivery.processor';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** Queue processors and cron triggers: registered only when the process runs the worker (`worker` or `all`). */
 @Module({
-  imports: [ScheduleModule.forRoot(), DiscoveryModule, SyncModule, PollingModule, SweepsModule, CleanupModule],
+  imports: [
+    ScheduleModule.forRoot(),
+    DiscoveryModule,
+    SyncModule,
+    PollingModule,
+    SweepsModule,
+    CleanupModule,
+    WebhooksModule,
+  ],
   providers: [
     SyncProcessor,
     RetryProcessor,
@@ -23,6 +33,7 @@ import { RetryProcessor, SyncProcessor } from './sync/sync.processor';
     CleanupProcessor,
     SweepsProcessor,
     SweepsScheduler,
+    WebhookDeliveryProcessor,
     WorkerDrain,
   ],
 })

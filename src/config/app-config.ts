@@ -22,7 +22,7 @@ export class AppConfig {
   /** The service's public URL: OAuth redirects and inbound webhook URLs are built from it. */
   readonly publicBaseUrl: string;
   readonly providerTimeoutMs: number;
-  readonly cron: { sync: string; poll: string; retry: string; cleanup: string };
+  readonly cron: { sync: string; poll: string; retry: string; cleanup: string; webhooks: string };
   readonly batchSize: { sync: number; poll: number; retry: number };
   readonly concurrency: { sync: number; poll: number };
   readonly maxSyncAttempts: number;
@@ -35,6 +35,14 @@ export class AppConfig {
   readonly archiveAfterDays: number;
   readonly rateLimits: Record<string, RateLimit>;
   readonly apiRateLimitPerMinute: number;
+  /** Outbound webhooks (SPEC section 11). */
+  readonly webhooks: {
+    /** Delay after each failed attempt; a delivery gets one attempt more than there are delays. */
+    retryDelaysMs: number[];
+    timeoutMs: number;
+    allowPrivateUrls: boolean;
+    concurrency: number;
+  };
   readonly logLevel: string;
   private readonly providerSettingsByType: Map<string, unknown>;
 
@@ -66,7 +74,13 @@ export class AppConfig {
           p.settings?.({ env: env as Record<string, unknown>, sandboxUrl, requestTimeoutMs: env.PROVIDER_TIMEOUT_MS }),
         ]),
     );
-    this.cron = { sync: env.SYNC_CRON, poll: env.POLL_CRON, retry: env.RETRY_CRON, cleanup: env.CLEANUP_CRON };
+    this.cron = {
+      sync: env.SYNC_CRON,
+      poll: env.POLL_CRON,
+      retry: env.RETRY_CRON,
+      cleanup: env.CLEANUP_CRON,
+      webhooks: env.WEBHOOK_SWEEP_CRON,
+    };
     this.batchSize = { sync: env.SYNC_BATCH_SIZE, poll: env.POLL_BATCH_SIZE, retry: env.RETRY_BATCH_SIZE };
     this.concurrency = { sync: env.SYNC_CONCURRENCY, poll: env.POLL_CONCURRENCY };
     this.maxSyncAttempts = env.MAX_SYNC_ATTEMPTS;
@@ -78,6 +92,12 @@ export class AppConfig {
     this.archiveAfterDays = env.ARCHIVE_AFTER_DAYS;
     this.rateLimits = env.RATE_LIMITS;
     this.apiRateLimitPerMinute = env.API_RATE_LIMIT_PER_MINUTE;
+    this.webhooks = {
+      retryDelaysMs: env.WEBHOOK_RETRY_DELAYS_MS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      allowPrivateUrls: env.WEBHOOK_ALLOW_PRIVATE_URLS ?? !this.production,
+      concurrency: env.WEBHOOK_CONCURRENCY,
+    };
     this.logLevel = env.LOG_LEVEL;
   }
 

@@ -43,6 +43,16 @@ function rateLimits() {
     );
 }
 
+/** A comma-separated list of delays in ms, e.g. `5000,300000`. */
+const delays = z
+  .string()
+  .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'must be a comma-separated list of milliseconds')
+  .transform((v) => v.split(',').map((d) => Number(d.trim())))
+  .refine(
+    (list) => list.length <= 50 && list.every((d) => d <= 30 * 86_400_000),
+    'at most 50 delays of at most 30 days',
+  );
+
 const credentialsKey = z
   .string()
   .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be a base64-encoded 32-byte key');
@@ -71,6 +81,7 @@ export function envSchema() {
       POLL_CRON: cron.default('*/30 * * * *'),
       RETRY_CRON: cron.default('*/15 * * * *'),
       CLEANUP_CRON: cron.default('0 2 * * *'),
+      WEBHOOK_SWEEP_CRON: cron.default('* * * * *'),
       SYNC_BATCH_SIZE: int(1, 10_000).default(50),
       POLL_BATCH_SIZE: int(1, 10_000).default(100),
       RETRY_BATCH_SIZE: int(1, 10_000).default(25),
@@ -83,6 +94,12 @@ export function envSchema() {
       ARCHIVE_AFTER_DAYS: int(0, 36_500).default(90),
       RATE_LIMITS: rateLimits().default(() => rateLimits().parse('{}')),
       API_RATE_LIMIT_PER_MINUTE: int(1).default(600),
+      WEBHOOK_RETRY_DELAYS_MS: delays.default(() =>
+        delays.parse('5000,300000,1800000,7200000,18000000,36000000,36000000'),
+      ),
+      WEBHOOK_TIMEOUT_MS: int(100, 300_000).default(10_000),
+      WEBHOOK_ALLOW_PRIVATE_URLS: bool.optional(),
+      WEBHOOK_CONCURRENCY: int(1, 500).default(20),
       LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       ...providerEnv,
     })

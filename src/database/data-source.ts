@@ -10,9 +10,21 @@ import { IdempotencyKey } from '../jobs/idempotency-key.entity';
 import { Job } from '../jobs/job.entity';
 import { RoutingEvent } from '../routing/routing-event.entity';
 import { Routing } from '../routing/routing.entity';
+import { WebhookDeliveryAttempt, WebhookEndpoint } from '../webhooks/webhook-endpoint.entity';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
-export const ENTITIES = [Company, Technician, Connection, Job, Routing, RoutingEvent, ApiKey, IdempotencyKey];
+export const ENTITIES = [
+  Company,
+  Technician,
+  Connection,
+  Job,
+  Routing,
+  RoutingEvent,
+  ApiKey,
+  IdempotencyKey,
+  WebhookEndpoint,
+  WebhookDeliveryAttempt,
+];
 
 /** The same options serve Nest, the migration runner and the TypeORM CLI. Never `synchronize`. */
 export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {

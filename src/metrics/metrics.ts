@@ -11,6 +11,9 @@ export const METRIC = {
   routings: 'routings',
   queueJobs: 'queue_jobs',
   sweepRuns: 'sweep_runs_total',
+  webhookEventsReceived: 'webhook_events_received_total',
+  webhookDeliveries: 'webhook_deliveries_total',
+  webhookOutboxPending: 'webhook_outbox_pending',
 } as const;
 
 export const METRIC_PROVIDERS = [
@@ -55,5 +58,19 @@ export const METRIC_PROVIDERS = [
     name: METRIC.sweepRuns,
     help: 'Sweep runs by name and outcome',
     labelNames: ['name', 'outcome'],
+  }),
+  makeCounterProvider({
+    name: METRIC.webhookEventsReceived,
+    help: 'Inbound provider webhooks by provider and outcome (accepted, duplicate, ignored, unauthorized, invalid)',
+    labelNames: ['provider', 'outcome'],
+  }),
+  makeCounterProvider({
+    name: METRIC.webhookDeliveries,
+    help: 'Outbound webhook attempts by outcome (success, http_error, gone, timeout, network_error, refused)',
+    labelNames: ['outcome'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.webhookOutboxPending,
+    help: 'Outbound webhook events not yet delivered to every endpoint (read at scrape time)',
   }),
 ];

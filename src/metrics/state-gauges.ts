@@ -14,7 +14,7 @@ const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', '
 // this window share one read.
 const CACHE_MS = 30_000;
 
-/** Fills the `routings` and `queue_jobs` gauges from PostgreSQL and Redis when /metrics is scraped. */
+/** Fills the `routings`, `webhook_outbox_pending` and `queue_jobs` gauges from PostgreSQL and Redis when /metrics is scraped. */
 @Injectable()
 export class StateGauges {
   private lastRead = 0;
@@ -23,10 +23,20 @@ export class StateGauges {
     @InjectDataSource() private readonly db: DataSource,
     @InjectMetric(METRIC.routings) private readonly routings: Gauge,
     @InjectMetric(METRIC.queueJobs) private readonly queueJobs: Gauge,
+    @InjectMetric(METRIC.webhookOutboxPending) private readonly outboxPending: Gauge,
     @Inject(ALL_QUEUES) private readonly queues: Queue[],
   ) {}
 
   async refresh(): Promise<void> {
+    // The outbox backlog is small and indexed (pending rows only): read on every scrape.
+    try {
+      const [pending]: { n: number }[] = await this.db.query(
+        `SELECT count(DISTINCT event_id)::int AS n FROM webhook_deliveries WHERE status = 'pending'`,
+      );
+      this.outboxPending.set(pending.n);
+    } catch {
+      // as below
+    }
     if (Date.now() - this.lastRead < CACHE_MS) return;
     this.lastRead = Date.now();
     try {

@@ -7,6 +7,7 @@ export const QUEUE = {
   retry: 'retry',
   cleanup: 'cleanup',
   default: 'default',
+  webhooks: 'webhooks',
 } as const;
 export const QUEUE_NAMES = Object.values(QUEUE);
 
@@ -18,6 +19,7 @@ export const JOB = {
   pollConnection: 'poll-connection',
   runCleanup: 'run-cleanup',
   runSweep: 'run-sweep',
+  deliverWebhook: 'deliver-webhook',
 } as const;
 
 /** BullMQ: lower number = higher priority. */
@@ -28,7 +30,7 @@ export interface SyncRoutingData {
   requestId?: string;
 }
 
-export const SWEEP_NAMES = ['sync', 'poll', 'retry', 'cleanup'] as const;
+export const SWEEP_NAMES = ['sync', 'poll', 'retry', 'cleanup', 'webhooks'] as const;
 export type SweepName = (typeof SWEEP_NAMES)[number];
 
 export interface RunSweepData {
@@ -59,4 +61,31 @@ export function syncJob(routingId: string, priority: number, requestId?: string)
     data: { routingId, requestId } satisfies SyncRoutingData,
     opts: { jobId: routingId, priority, removeOnComplete: true, removeOnFail: true },
   };
+}
+
+export interface DeliverWebhookData {
+  deliveryId: string;
+  /** The attempt this job makes (the delivery's attempts + 1 when it was queued). */
+  attempt: number;
+}
+
+/**
+ * One attempt of one webhook delivery: the id names the delivery and the attempt, so the dispatcher, a redelivery
+ * and the webhooks sweep queue each attempt at most once. Finished jobs are removed (the attempt log keeps history).
+ */
+export function deliverWebhookJob(deliveryId: string, attempt: number, delayMs = 0) {
+  return {
+    name: JOB.deliverWebhook,
+    data: { deliveryId, attempt } satisfies DeliverWebhookData,
+    opts: {
+      jobId: webhookJobId(deliveryId, attempt),
+      delay: Math.max(0, delayMs),
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  };
+}
+
+export function webhookJobId(deliveryId: string, attempt: number): string {
+  return `webhook_${deliveryId}_${attempt}`;
 }

@@ -7,7 +7,7 @@ import { SWEEP_NAMES, SweepName } from '../queue/queues';
 import { SweepsService } from './sweeps.service';
 
 /**
- * The four sweep crons (UTC), registered only in worker mode. Each tick only enqueues; a short Redis
+ * The sweep crons (UTC), registered only in worker mode. Each tick only enqueues; a short Redis
  * lock in SweepsService.triggerFromCron makes a tick run once per cluster however many replicas fire.
  */
 @Injectable()
