@@ -11,6 +11,8 @@ import { ConnectionsController } from './connections/connections.controller';
 import { ConnectionsModule } from './connections/connections.module';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsModule } from './jobs/jobs.module';
+import { ProviderWebhooksController } from './provider-webhooks/provider-webhooks.controller';
+import { ProviderWebhooksModule } from './provider-webhooks/provider-webhooks.module';
 import { RoutingModule } from './routing/routing.module';
 import { RoutingsController } from './routing/routings.controller';
 import { SweepsModule } from './sweeps/sweeps.module';
@@ -19,7 +21,16 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
-  imports: [AuthModule, CompaniesModule, ConnectionsModule, JobsModule, RoutingModule, SweepsModule, WebhooksModule],
+  imports: [
+    AuthModule,
+    CompaniesModule,
+    ConnectionsModule,
+    JobsModule,
+    RoutingModule,
+    SweepsModule,
+    WebhooksModule,
+    ProviderWebhooksModule,
+  ],
   controllers: [
     ApiKeysController,
     CompaniesController,
@@ -28,6 +39,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     RoutingsController,
     AdminController,
     WebhookEndpointsController,
+    ProviderWebhooksController,
   ],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })

@@ -2,6 +2,7 @@ import { INestApplication, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { raw } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { DestinationStream } from 'pino';
@@ -24,6 +25,9 @@ export async function createApp(
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  // Provider webhooks are signed over their exact bytes: those routes get the raw body (and the JSON parser,
+  // registered after, leaves a body already read alone). Every other route parses JSON as before.
+  app.use('/api/webhooks', raw({ type: () => true, limit: '256kb' }));
   app.useBodyParser('json', { limit: '256kb' });
   app.set('etag', false);
   app.disable('x-powered-by');

@@ -1,16 +1,22 @@
+import { DataSource } from 'typeorm';
+
 import { createApp } from './app.factory';
 import { AppConfig } from './config/app-config';
 import { InvalidEnvironmentError } from './config/env';
 import { ensureDatabase, runMigrations } from './database/ensure-database';
-import { startSandbox } from './sandbox/sandbox';
+import { ConnectionsService } from './connections/connections.service';
+import { RunningSandbox, startSandbox } from './sandbox/sandbox';
+import { SandboxControl } from './sandbox/sandbox-control.client';
+import { SandboxWebhookWiring } from './sandbox/sandbox-webhook-wiring';
 
 async function bootstrap(): Promise<void> {
   let config = AppConfig.fromProcessEnv();
   const warnings: string[] = [];
+  let sandbox: RunningSandbox | undefined;
   if (config.sandbox) {
-    const sandbox = await startSandbox({ port: config.sandboxPort, autoLifecycle: true });
+    sandbox = await startSandbox({ port: config.sandboxPort, autoLifecycle: true });
     config = AppConfig.fromProcessEnv({ sandboxUrl: sandbox.url });
-    process.once('exit', () => void sandbox.close());
+    process.once('exit', () => void sandbox?.close());
     warnings.push(`embedded provider sandbox at ${sandbox.url}`);
   }
   if (config.usingDevAdminKey) warnings.push('ADMIN_API_KEY is not set: using the public development admin key');
@@ -23,6 +29,17 @@ async function bootstrap(): Promise<void> {
   const app = await createApp(config);
   await app.listen(config.port);
   const logger = app.get(await import('nestjs-pino').then((m) => m.Logger));
+  if (sandbox) {
+    // The embedded sandbox sends its provider webhooks here: completions arrive within seconds.
+    const wiring = new SandboxWebhookWiring(
+      new SandboxControl(sandbox.url),
+      app.get(ConnectionsService),
+      app.get(DataSource),
+      config.publicBaseUrl,
+    );
+    await wiring.start();
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => wiring.stop());
+  }
   for (const warning of warnings) logger.warn(warning, 'Bootstrap');
   logger.log(`TradeEngage Integration Service (${config.mode} mode) listening on :${config.port}`, 'Bootstrap');
 }

@@ -6,6 +6,8 @@ import { CleanupModule } from './cleanup/cleanup.module';
 import { CleanupProcessor } from './cleanup/cleanup.processor';
 import { PollingModule } from './polling/polling.module';
 import { PollingProcessor } from './polling/polling.processor';
+import { ProviderWebhookProcessor } from './provider-webhooks/provider-webhook.processor';
+import { ProviderWebhooksModule } from './provider-webhooks/provider-webhooks.module';
 import { WorkerDrain } from './queue/worker-drain';
 import { SweepsProcessor } from './sweeps/sweeps.processor';
 import { SweepsScheduler } from './sweeps/sweeps.scheduler';
@@ -25,6 +27,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     SweepsModule,
     CleanupModule,
     WebhooksModule,
+    ProviderWebhooksModule,
   ],
   providers: [
     SyncProcessor,
@@ -34,6 +37,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     SweepsProcessor,
     SweepsScheduler,
     WebhookDeliveryProcessor,
+    ProviderWebhookProcessor,
     WorkerDrain,
   ],
 })

@@ -24,7 +24,8 @@ export class AppConfig {
   readonly providerTimeoutMs: number;
   readonly cron: { sync: string; poll: string; retry: string; cleanup: string; webhooks: string };
   readonly batchSize: { sync: number; poll: number; retry: number };
-  readonly concurrency: { sync: number; poll: number };
+  /** Jobs one worker process runs at once: sync attempts, poll jobs, inbound provider webhook status reads. */
+  readonly concurrency: { sync: number; poll: number; providerWebhooks: number };
   readonly maxSyncAttempts: number;
   /** The task time limit of one sync job (SPEC section 7). */
   readonly syncJobTimeoutMs: number;
@@ -82,7 +83,11 @@ export class AppConfig {
       webhooks: env.WEBHOOK_SWEEP_CRON,
     };
     this.batchSize = { sync: env.SYNC_BATCH_SIZE, poll: env.POLL_BATCH_SIZE, retry: env.RETRY_BATCH_SIZE };
-    this.concurrency = { sync: env.SYNC_CONCURRENCY, poll: env.POLL_CONCURRENCY };
+    this.concurrency = {
+      sync: env.SYNC_CONCURRENCY,
+      poll: env.POLL_CONCURRENCY,
+      providerWebhooks: env.PROVIDER_WEBHOOK_CONCURRENCY,
+    };
     this.maxSyncAttempts = env.MAX_SYNC_ATTEMPTS;
     this.syncJobTimeoutMs = env.SYNC_JOB_TIMEOUT_MS;
     // Past the job's own limit plus a last provider request, no live worker can still hold the claim.

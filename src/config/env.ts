@@ -87,6 +87,7 @@ export function envSchema() {
       RETRY_BATCH_SIZE: int(1, 10_000).default(25),
       SYNC_CONCURRENCY: int(1, 500).default(10),
       POLL_CONCURRENCY: int(1, 100).default(2),
+      PROVIDER_WEBHOOK_CONCURRENCY: int(1, 200).default(10),
       MAX_SYNC_ATTEMPTS: int(1, 100).default(3),
       SYNC_JOB_TIMEOUT_MS: int(1000).default(30 * 60_000),
       RETRY_BASE_DELAY_MS: int(0).default(60_000),

@@ -7,6 +7,7 @@ import { ConnectionRef, ConnectionsService } from '../connections/connections.se
 import { ProviderCallStats } from '../health/provider-call-stats';
 import { METRIC } from '../metrics/metrics';
 import { CreatedReferral, ProviderCallHooks, Referral, ReferralStatus, StatusQuery } from './field-service-provider';
+import type { WebhookItem } from './provider-definition';
 import { ProviderError } from './provider-error';
 import { ProviderRateLimiter } from './provider-rate-limiter';
 import { ProviderRegistry, RegisteredProvider } from './provider-registry';
@@ -58,6 +59,18 @@ export class ProviderGateway {
   getStatuses(connection: ConnectionRef, params: { queries: StatusQuery[] } & CallOptions): Promise<ReferralStatus[]> {
     return this.call(connection, params, (provider, credentials, hooks) =>
       provider.strategy.getStatuses({ credentials, queries: params.queries, hooks }),
+    );
+  }
+
+  /** Webhook items (a job, a visit) → the externalIds of the records routings track; null where none is known. */
+  findReferralIds(
+    connection: ConnectionRef,
+    params: { items: WebhookItem[] } & CallOptions,
+  ): Promise<(string | null)[]> {
+    return this.call(connection, params, (provider, credentials, hooks) =>
+      provider.strategy.findReferralIds
+        ? provider.strategy.findReferralIds({ credentials, items: params.items, hooks })
+        : Promise.resolve(params.items.map(() => null)),
     );
   }
 

@@ -8,6 +8,7 @@ export const QUEUE = {
   cleanup: 'cleanup',
   default: 'default',
   webhooks: 'webhooks',
+  providerWebhooks: 'provider-webhooks',
 } as const;
 export const QUEUE_NAMES = Object.values(QUEUE);
 
@@ -20,6 +21,7 @@ export const JOB = {
   runCleanup: 'run-cleanup',
   runSweep: 'run-sweep',
   deliverWebhook: 'deliver-webhook',
+  handleProviderWebhook: 'handle-provider-webhook',
 } as const;
 
 /** BullMQ: lower number = higher priority. */
@@ -89,3 +91,13 @@ export function deliverWebhookJob(deliveryId: string, attempt: number, delayMs =
 export function webhookJobId(deliveryId: string, attempt: number): string {
   return `webhook_${deliveryId}_${attempt}`;
 }
+
+/**
+ * The work one inbound provider webhook event leaves for a worker (SPEC section 10): re-read the status of routings
+ * it names, map a provider item (a job, a visit) to its routing first, or invalidate disconnected connections.
+ */
+export type ProviderWebhookData = { provider: string; topic: string; requestId?: string } & (
+  | { kind: 'refresh'; connectionId: string; routingIds: string[] }
+  | { kind: 'resolve'; connectionIds: string[]; item: { type: string; id: string } }
+  | { kind: 'disconnect'; connectionIds: string[] }
+);

@@ -38,6 +38,7 @@ export async function startTestApp(
     SERVICETITAN_API_URL: sandbox.url,
     SERVICETITAN_APP_KEY: 'test-app-key',
     HOUSECALLPRO_API_URL: sandbox.url,
+    JOBBER_API_URL: sandbox.url,
     LOG_LEVEL: 'silent',
     ...overrides,
   });
