@@ -13,6 +13,8 @@ export interface ReceivedWebhook {
   at: number;
   /** How many requests with this webhook-id came before this one (0: the first). */
   nth: number;
+  /** What the receiver answered: a status, or `hang` (no answer). */
+  answered?: number | 'hang';
 }
 
 /** What to answer: a status (default 204) after an optional delay, or no answer at all (`hang`). */
@@ -110,6 +112,7 @@ export class WebhookReceiver {
       this.received.push(request);
       for (const wake of this.waiters.splice(0)) wake();
       const answer = this.answer(request);
+      request.answered = answer.hang ? 'hang' : (answer.status ?? 204);
       if (answer.hang) return;
       const send = () => {
         if (!res.destroyed) res.writeHead(answer.status ?? 204).end();
