@@ -154,36 +154,41 @@ export class WebhookDispatcher {
       }
     }
     const status = outcome === 'retry_scheduled' ? 'pending' : outcome;
-    const recorded = await this.db.transaction(async (m) => {
-      const [updated] = (await m.query(
-        `UPDATE webhook_deliveries SET status = $3, attempts = $2, failures = $4, next_attempt_at = $5, updated_at = now()
-          WHERE id = $1 AND status = 'pending' AND attempts = $2 - 1
-          RETURNING id`,
-        [row.id, attempt, status, failures, nextAttemptAt],
-      )) as [{ id: string }[], number];
-      if (!updated.length) return false;
-      await m.query(
-        `INSERT INTO webhook_delivery_attempts
+    // The delivery's next step and its attempt log, in one statement; written only if this attempt is still the
+    // delivery's current one (a redelivery or a disabled endpoint may have moved it meanwhile).
+    const record = (m: { query: DataSource['query'] }) =>
+      m.query(
+        `WITH moved AS (
+           UPDATE webhook_deliveries SET status = $3, attempts = $2, failures = $4, next_attempt_at = $5, updated_at = now()
+            WHERE id = $1 AND status = 'pending' AND attempts = $2 - 1
+           RETURNING id)
+         INSERT INTO webhook_delivery_attempts
            (delivery_id, endpoint_id, event_id, event_type, attempt, outcome, http_status, duration_ms, error, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+         SELECT id, $6, $7, $8, $2, $9, $10, $11, $12, $5 FROM moved
+         RETURNING id`,
         [
           row.id,
+          attempt,
+          status,
+          failures,
+          nextAttemptAt,
           row.endpoint_id,
           row.event_id,
           row.event_type,
-          attempt,
           result.outcome,
           result.httpStatus,
           result.durationMs,
           result.error,
-          nextAttemptAt,
         ],
-      );
-      if (result.outcome === 'gone') {
-        await disableEndpoint(m, row.endpoint_id, 'the receiver answered 410 Gone');
-      }
-      return true;
-    });
+      ) as Promise<{ id: string }[]>;
+    const recorded =
+      result.outcome === 'gone'
+        ? await this.db.transaction(async (m) => {
+            if (!(await record(m)).length) return false;
+            await disableEndpoint(m, row.endpoint_id, 'the receiver answered 410 Gone');
+            return true;
+          })
+        : (await record(this.db)).length > 0;
     if (!recorded) return 'skipped';
     if (result.outcome !== 'success') {
       this.logger.warn(
