@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every role: APP_MODE=api|worker|all, the migration step and the provider sandbox.
 #   docker build -t tradeengage/integration-service .
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: all dependencies, TypeScript -> dist/ ---
 FROM ${NODE_IMAGE} AS build

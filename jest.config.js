@@ -6,5 +6,8 @@ module.exports = {
   transform: { '^.+\\.ts$': 'ts-jest' },
   testEnvironment: 'node',
   globalSetup: '<rootDir>/test/global-setup.ts',
+  // Every response the e2e suites receive is checked against the OpenAPI document (test/contract).
+  setupFilesAfterEnv: ['<rootDir>/test/contract/jest-setup.ts'],
+  globalTeardown: '<rootDir>/test/contract/global-teardown.ts',
   testTimeout: 60000,
 };

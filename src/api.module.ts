@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 
 import { AdminController } from './admin/admin.controller';
+import { AuditController } from './audit/audit.controller';
+import { AuditModule } from './audit/audit.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeysController } from './auth/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
@@ -9,6 +11,8 @@ import { CompaniesController } from './companies/companies.controller';
 import { CompaniesModule } from './companies/companies.module';
 import { ConnectionsController } from './connections/connections.controller';
 import { ConnectionsModule } from './connections/connections.module';
+import { OAuthController } from './connections/oauth.controller';
+import { OAuthModule } from './connections/oauth.module';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsModule } from './jobs/jobs.module';
 import { ProviderWebhooksController } from './provider-webhooks/provider-webhooks.controller';
@@ -22,9 +26,11 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
   imports: [
+    AuditModule,
     AuthModule,
     CompaniesModule,
     ConnectionsModule,
+    OAuthModule,
     JobsModule,
     RoutingModule,
     SweepsModule,
@@ -35,9 +41,11 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     ApiKeysController,
     CompaniesController,
     ConnectionsController,
+    OAuthController,
     JobsController,
     RoutingsController,
     AdminController,
+    AuditController,
     WebhookEndpointsController,
     ProviderWebhooksController,
   ],

@@ -1,7 +1,10 @@
+import { AddressInfo } from 'node:net';
+
 import { DataSource } from 'typeorm';
 
 import { createApp } from './app.factory';
 import { AppConfig } from './config/app-config';
+import { runsApi } from './config/app-mode';
 import { InvalidEnvironmentError } from './config/env';
 import { ensureDatabase, runMigrations } from './database/ensure-database';
 import { ConnectionsService } from './connections/connections.service';
@@ -11,20 +14,26 @@ import { SandboxWebhookWiring } from './sandbox/sandbox-webhook-wiring';
 
 async function bootstrap(): Promise<void> {
   let config = AppConfig.fromProcessEnv();
+  const notes: string[] = [];
   const warnings: string[] = [];
   let sandbox: RunningSandbox | undefined;
-  if (config.sandbox) {
+  if (config.startsSandbox) {
     sandbox = await startSandbox({ port: config.sandboxPort, autoLifecycle: true });
     config = AppConfig.fromProcessEnv({ sandboxUrl: sandbox.url });
     process.once('exit', () => void sandbox?.close());
     warnings.push(`embedded provider sandbox at ${sandbox.url}`);
+  } else if (config.sandbox) {
+    warnings.push(`providers use the sandbox of the API process on port ${config.sandboxPort}`);
   }
   if (config.usingDevAdminKey) warnings.push('ADMIN_API_KEY is not set: using the public development admin key');
   if (config.usingDevCredentialsKey) warnings.push('CREDENTIALS_KEY is not set: using the development credentials key');
 
   if (config.runMigrations) {
     await ensureDatabase(config.databaseUrl);
-    await runMigrations(config.databaseUrl);
+    const applied = await runMigrations(config.databaseUrl);
+    notes.push(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: none pending');
+  } else {
+    notes.push('migrations: not run at start (RUN_MIGRATIONS=false)');
   }
   const app = await createApp(config);
   await app.listen(config.port);
@@ -41,7 +50,12 @@ async function bootstrap(): Promise<void> {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => wiring.stop());
   }
   for (const warning of warnings) logger.warn(warning, 'Bootstrap');
-  logger.log(`TradeEngage Integration Service (${config.mode} mode) listening on :${config.port}`, 'Bootstrap');
+  for (const note of notes) logger.log(note, 'Bootstrap');
+  const routes = runsApi(config.mode)
+    ? 'API /api, Swagger UI /api/docs, OpenAPI /api/docs-json, Bull Board /admin/queues, health /api/health, metrics /metrics'
+    : 'health /api/health, metrics /metrics';
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  logger.log(`TradeEngage Integration Service (${config.mode} mode) listening on :${port}: ${routes}`, 'Bootstrap');
 }
 
 bootstrap().catch((error: Error) => {

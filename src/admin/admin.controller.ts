@@ -1,8 +1,16 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Queue } from 'bullmq';
-import { Request } from 'express';
 
+import { Actor, CurrentActor } from '../audit/actor';
 import { Roles } from '../auth/caller';
 import { ValidationError } from '../common/errors';
 import { ApiProblems } from '../common/openapi';
@@ -14,14 +22,16 @@ class SweepRunResponse {
   @ApiProperty({ format: 'uuid' }) sweepId: string;
 }
 
+const COUNT = { type: 'integer', minimum: 0, example: 0 } as const;
+
 class QueueCountsResponse {
   @ApiProperty({ example: 'sync' }) name: string;
-  @ApiProperty() waiting: number;
-  @ApiProperty() active: number;
-  @ApiProperty() delayed: number;
-  @ApiProperty() failed: number;
-  @ApiProperty() completed: number;
-  @ApiProperty({ description: 'Waiting jobs with a priority' }) prioritized: number;
+  @ApiProperty(COUNT) waiting: number;
+  @ApiProperty(COUNT) active: number;
+  @ApiProperty(COUNT) delayed: number;
+  @ApiProperty(COUNT) failed: number;
+  @ApiProperty(COUNT) completed: number;
+  @ApiProperty({ ...COUNT, description: 'Waiting jobs with a priority' }) prioritized: number;
 }
 
 @ApiTags('operations')
@@ -36,18 +46,24 @@ export class AdminController {
 
   @Post('sweeps/:name/run')
   @HttpCode(202)
+  @ApiOperation({
+    operationId: 'runSweep',
+    summary: 'Run a sweep now',
+    description: 'Enqueues the sweep through the same path as its cron; a worker runs it.',
+  })
   @ApiParam({ name: 'name', enum: SWEEP_NAMES })
   @ApiAcceptedResponse({ type: SweepRunResponse, description: 'Enqueued through the same path as the cron' })
   @ApiProblems(400, 401, 403)
-  async runSweep(@Param('name') name: string, @Req() req: Request & { id?: string }): Promise<SweepRunResponse> {
+  async runSweep(@Param('name') name: string, @CurrentActor() actor: Actor): Promise<SweepRunResponse> {
     if (!(SWEEP_NAMES as readonly string[]).includes(name)) {
       throw new ValidationError([{ field: 'name', message: `must be one of ${SWEEP_NAMES.join(', ')}` }]);
     }
-    const sweepId = await this.sweeps.trigger(name as SweepName, req.id ? String(req.id) : undefined);
+    const sweepId = await this.sweeps.trigger(name as SweepName, actor);
     return { name: name as SweepName, sweepId };
   }
 
   @Get('queues')
+  @ApiOperation({ operationId: 'listQueues', summary: 'Job counts of every queue' })
   @ApiOkResponse({ type: [QueueCountsResponse] })
   @ApiProblems(401, 403)
   async queueCounts(): Promise<QueueCountsResponse[]> {

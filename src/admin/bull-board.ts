@@ -5,8 +5,12 @@ import { getQueueToken } from '@nestjs/bullmq';
 import { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { NextFunction, Request, Response } from 'express';
+import { DataSource } from 'typeorm';
 
+import { actorOf } from '../audit/actor';
+import { asDashboardActor, queueDashboardAuditHooks } from '../audit/queue-dashboard-audit';
 import { ApiKeysService } from '../auth/api-keys.service';
+import { requestIdOf } from '../logging/logging.module';
 import { QUEUE_NAMES } from '../queue/queues';
 
 export const BULL_BOARD_PATH = '/admin/queues';
@@ -21,6 +25,7 @@ export function mountBullBoard(app: INestApplication): void {
   createBullBoard({
     queues: QUEUE_NAMES.map((name) => new BullMQAdapter(app.get<Queue>(getQueueToken(name)))),
     serverAdapter,
+    options: { handlerHooks: queueDashboardAuditHooks(app.get(DataSource)) },
   });
   const apiKeys = app.get(ApiKeysService);
   app.use(BULL_BOARD_PATH, adminOnly(apiKeys), serverAdapter.getRouter());
@@ -30,7 +35,11 @@ function adminOnly(apiKeys: ApiKeysService) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const key = presentedKey(req.headers.authorization);
     const caller = key ? await apiKeys.authenticate(key).catch(() => null) : null;
-    if (caller?.role === 'admin') return next();
+    if (caller?.role === 'admin') {
+      // Mounted ahead of Nest's middleware, the dashboard gets no request id from pino-http: it takes one here.
+      const requestId = (req as Request & { id?: string }).id ?? requestIdOf(req, res);
+      return asDashboardActor(actorOf(caller, requestId), next);
+    }
     res
       .status(caller ? 403 : 401)
       .setHeader('WWW-Authenticate', 'Basic realm="TradeEngage queues", charset="UTF-8"')

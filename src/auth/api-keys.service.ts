@@ -4,6 +4,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 
+import { Actor } from '../audit/actor';
+import { changesBetween, recordAuditEvent } from '../audit/audit';
 import { NotFoundError, UnprocessableError } from '../common/errors';
 import { Page, pageQuery, toPage } from '../common/pagination';
 import { Company } from '../companies/company.entity';
@@ -27,7 +29,10 @@ export class ApiKeysService {
     this.adminKeyHash = Buffer.from(hashKey(config.adminApiKey), 'hex');
   }
 
-  async create(input: { name: string; role: ApiKeyRole; companyId?: string }): Promise<ApiKey & { key: string }> {
+  async create(
+    input: { name: string; role: ApiKeyRole; companyId?: string },
+    actor: Actor,
+  ): Promise<ApiKey & { key: string }> {
     if (input.role === 'company') {
       if (!input.companyId) {
         throw new UnprocessableError('A company key needs a companyId', [
@@ -43,18 +48,33 @@ export class ApiKeysService {
       ]);
     }
     const key = `te_${randomBytes(24).toString('base64url')}`;
-    const saved = await this.keys.save(
-      this.keys.create({
-        name: input.name,
-        role: input.role,
-        companyId: input.role === 'company' ? input.companyId! : null,
-        keyHash: hashKey(key),
-        keyPrefix: key.slice(0, 10),
-        revokedAt: null,
-      }),
-    );
-    delete (saved as Partial<ApiKey>).keyHash;
-    return { ...saved, key };
+    return this.keys.manager.transaction(async (m) => {
+      const saved = await m.save(
+        m.create(ApiKey, {
+          name: input.name,
+          role: input.role,
+          companyId: input.role === 'company' ? input.companyId! : null,
+          keyHash: hashKey(key),
+          keyPrefix: key.slice(0, 10),
+          revokedAt: null,
+        }),
+      );
+      delete (saved as Partial<ApiKey>).keyHash;
+      await recordAuditEvent(m, {
+        actor,
+        action: 'api_key.created',
+        resourceType: 'api_key',
+        resourceId: saved.id,
+        changes: changesBetween(null, {
+          name: saved.name,
+          role: saved.role,
+          companyId: saved.companyId,
+          keyPrefix: saved.keyPrefix,
+          key,
+        }),
+      });
+      return { ...saved, key };
+    });
   }
 
   async list(query: { limit: number; cursor?: string }): Promise<Page<ApiKey>> {
@@ -62,10 +82,24 @@ export class ApiKeysService {
     return toPage(await pageQuery(qb, 'k', query).getMany(), query.limit);
   }
 
-  async revoke(id: string): Promise<void> {
-    // Revoking twice keeps the first revocation time.
-    const result = await this.keys.update({ id }, { revokedAt: () => 'COALESCE(revoked_at, now())' });
-    if (!result.affected) throw new NotFoundError('API key', id);
+  async revoke(id: string, actor: Actor): Promise<void> {
+    await this.keys.manager.transaction(async (m) => {
+      // Revoking twice keeps the first revocation time (and records only the first).
+      const [rows] = (await m.query(
+        `UPDATE api_keys k SET revoked_at = COALESCE(k.revoked_at, now())
+           FROM api_keys old WHERE k.id = $1 AND old.id = k.id
+         RETURNING old.revoked_at AS was, k.revoked_at AS revoked_at`,
+        [id],
+      )) as [{ was: Date | null; revoked_at: Date }[], number];
+      if (!rows.length) throw new NotFoundError('API key', id);
+      await recordAuditEvent(m, {
+        actor,
+        action: 'api_key.revoked',
+        resourceType: 'api_key',
+        resourceId: id,
+        changes: changesBetween({ revokedAt: rows[0].was }, { revokedAt: rows[0].revoked_at }),
+      });
+    });
   }
 
   /** Resolves a presented key to its caller, or null when unknown or revoked. */

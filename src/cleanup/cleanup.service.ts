@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
+import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
 import { IdempotencyService } from '../jobs/idempotency.service';
 import { RoutingLifecycle } from '../routing/routing-lifecycle';
@@ -14,18 +15,22 @@ export interface CleanupResult {
   expiredIdempotencyKeys: number;
   rescuedRoutings: number;
   expiredWebhookEvents: number;
+  purgedAuditEvents: number;
 }
 
-/** The daily cleanup: archive old finished jobs, expire idempotency keys, rescue stuck syncs. */
+/**
+ * The daily cleanup: archive old finished jobs, expire idempotency keys, rescue stuck syncs, purge audit events past
+ * their retention. Archiving never touches audit events: they have their own retention (AUDIT_RETENTION_DAYS).
+ */
 @Injectable()
 export class CleanupService {
   private readonly logger = new Logger(CleanupService.name);
-  private readonly columns = new Map<string, string>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly idempotency: IdempotencyService,
     private readonly lifecycle: RoutingLifecycle,
+    private readonly audit: AuditService,
     private readonly config: AppConfig,
   ) {}
 
@@ -33,8 +38,11 @@ export class CleanupService {
     const rescuedRoutings = await this.lifecycle.rescueStuck(this.config.syncStaleAfterMs);
     const expiredIdempotencyKeys = await this.idempotency.expire();
     const archivedJobs = await this.archiveFinishedJobs(now);
+    const purgedAuditEvents = await this.audit.purgeOlderThan(
+      new Date(now.getTime() - this.config.auditRetentionDays * 86_400_000),
+    );
     const expiredWebhookEvents = await this.expireWebhookEvents(now);
-    const result = { archivedJobs, expiredIdempotencyKeys, rescuedRoutings, expiredWebhookEvents };
+    const result = { archivedJobs, expiredIdempotencyKeys, rescuedRoutings, purgedAuditEvents, expiredWebhookEvents };
     this.logger.log(result, 'Cleanup finished');
     return result;
   }
@@ -55,17 +63,24 @@ export class CleanupService {
         );
         if (!batch.length) return 0;
         const ids = batch.map((r) => r.id);
-        const [jobs, routings, events] = await Promise.all(
-          ['jobs', 'routings', 'routing_events'].map((table) => this.columnsOf(m, table)),
-        );
-        await m.query(`INSERT INTO archived_jobs (${jobs}) SELECT ${jobs} FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
+        // By column name: migrations append columns to the live and archive tables in different orders.
+        const jobs = await columnsOf(m, 'jobs');
+        const routings = await columnsOf(m, 'routings');
+        const events = await columnsOf(m, 'routing_events');
+        const list = (columns: string[], alias = '') => columns.map((c) => `${alias}"${c}"`).join(', ');
         await m.query(
-          `INSERT INTO archived_routings (${routings}) SELECT ${routings} FROM routings WHERE job_id = ANY($1::uuid[])`,
+          `INSERT INTO archived_jobs (${list(jobs)}, archived_at)
+             SELECT ${list(jobs)}, now() FROM jobs WHERE id = ANY($1::uuid[])`,
           [ids],
         );
         await m.query(
-          `INSERT INTO archived_routing_events (${events})
-           SELECT ${prefixed('e', events)} FROM routing_events e
+          `INSERT INTO archived_routings (${list(routings)}, archived_at)
+             SELECT ${list(routings)}, now() FROM routings WHERE job_id = ANY($1::uuid[])`,
+          [ids],
+        );
+        await m.query(
+          `INSERT INTO archived_routing_events (${list(events)}, archived_at)
+             SELECT ${list(events, 'e.')}, now() FROM routing_events e
              JOIN routings r ON r.id = e.routing_id WHERE r.job_id = ANY($1::uuid[])`,
           [ids],
         );
@@ -98,29 +113,14 @@ export class CleanupService {
       if (deleted < WEBHOOK_EVENTS_BATCH_SIZE) return total;
     }
   }
-
-  /**
-   * A live table's columns, by name: the archive tables add `archived_at` at the end, so copying with `SELECT *`
-   * would shift every column a later migration appends to both.
-   */
-  private async columnsOf(m: EntityManager, table: string): Promise<string> {
-    let columns = this.columns.get(table);
-    if (!columns) {
-      const rows: { column_name: string }[] = await m.query(
-        `SELECT column_name FROM information_schema.columns
-          WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
-        [table],
-      );
-      columns = rows.map((r) => `"${r.column_name}"`).join(', ');
-      this.columns.set(table, columns);
-    }
-    return columns;
-  }
 }
 
-function prefixed(alias: string, columns: string): string {
-  return columns
-    .split(', ')
-    .map((c) => `${alias}.${c}`)
-    .join(', ');
+/** The live table's columns, read each time: a migration may add one while the worker runs. */
+async function columnsOf(m: EntityManager, table: string): Promise<string[]> {
+  const rows: { name: string }[] = await m.query(
+    `SELECT column_name AS name FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
+    [table],
+  );
+  return rows.map((r) => r.name);
 }

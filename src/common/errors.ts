@@ -66,3 +66,10 @@ export class TooManyRequestsError extends DomainError {
     super(HttpStatus.TOO_MANY_REQUESTS, 'Too Many Requests', 'The API key has exceeded its request rate');
   }
 }
+
+/** A part of the service that the request needs is not available or not configured (503). */
+export class ServiceUnavailableError extends DomainError {
+  constructor(message: string) {
+    super(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', message);
+  }
+}

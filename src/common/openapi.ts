@@ -1,18 +1,21 @@
 import { applyDecorators, Type } from '@nestjs/common';
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 
-export class FieldErrorSchema {
-  @ApiProperty({ example: 'address.zip' }) field: string;
+export class ProblemFieldError {
+  @ApiProperty({ example: 'address.zip', description: 'The field, as a path into the body, query or headers' })
+  field: string;
   @ApiProperty({ example: 'must be a US ZIP or ZIP+4' }) message: string;
 }
 
-export class ProblemSchema {
-  @ApiProperty({ example: 'https://tradeengage.dev/problems/bad-request' }) type: string;
+export class Problem {
+  @ApiProperty({ format: 'uri', example: 'https://tradeengage.dev/problems/bad-request' }) type: string;
   @ApiProperty({ example: 'Bad Request' }) title: string;
-  @ApiProperty({ example: 400 }) status: number;
+  @ApiProperty({ type: 'integer', minimum: 400, maximum: 599, example: 400 }) status: number;
   @ApiProperty({ example: 'The request has invalid fields' }) detail: string;
-  @ApiPropertyOptional({ example: 'a3c2e1f0-5b7d-4c1e-9f3a-2b8d7e6c5a41' }) requestId?: string;
-  @ApiPropertyOptional({ type: [FieldErrorSchema] }) errors?: FieldErrorSchema[];
+  @ApiProperty({ example: 'a3c2e1f0-5b7d-4c1e-9f3a-2b8d7e6c5a41', description: 'The `X-Request-Id` of the response' })
+  requestId: string;
+  @ApiPropertyOptional({ type: [ProblemFieldError], description: 'Every bad field at once (400, 422)' })
+  errors?: ProblemFieldError[];
 }
 
 const TITLES: Record<number, string> = {
@@ -25,6 +28,10 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
 };
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -37,34 +44,45 @@ const DESCRIPTIONS: Record<number, string> = {
   415: 'The request body is not `application/json`',
   422: 'A reference that does not exist or is not allowed',
   429: 'Rate limit exceeded (see `Retry-After`)',
+  431: 'The request line and headers are larger than 16 kB',
+  500: 'A fault of the service, never of the request; retry later (the `requestId` finds it in the logs)',
+  502: 'The provider did not answer',
+  503: 'A dependency the request needs is unavailable or not configured',
 };
+
+/** The problem+json response of one status, as the filter renders it (also added to every operation for 431). */
+export function problemResponse(status: number) {
+  return {
+    description: DESCRIPTIONS[status],
+    content: {
+      'application/problem+json': {
+        schema: { $ref: getSchemaPath(Problem) },
+        example: {
+          type: `https://tradeengage.dev/problems/${TITLES[status].toLowerCase().replace(/ /g, '-')}`,
+          title: TITLES[status],
+          status,
+          detail: DESCRIPTIONS[status],
+          requestId: 'a3c2e1f0-5b7d-4c1e-9f3a-2b8d7e6c5a41',
+          ...(status === 400 || status === 422
+            ? { errors: [{ field: 'address.zip', message: 'must be a US ZIP or ZIP+4' }] }
+            : {}),
+        },
+      },
+    },
+  };
+}
+
+/** Documents the problem+json error responses of a public operation (no API key, so no 401, 403 or 429). */
+export function ApiPublicProblems(...statuses: number[]) {
+  return applyDecorators(
+    ApiExtraModels(Problem),
+    ...statuses.map((status) => ApiResponse({ status, ...problemResponse(status) })),
+  );
+}
 
 /** Documents the problem+json error responses of an operation (429 applies to every authenticated route). */
 export function ApiProblems(...statuses: number[]) {
-  return applyDecorators(
-    ApiExtraModels(ProblemSchema),
-    ...[...statuses, 429].map((status) =>
-      ApiResponse({
-        status,
-        description: DESCRIPTIONS[status],
-        content: {
-          'application/problem+json': {
-            schema: { $ref: getSchemaPath(ProblemSchema) },
-            example: {
-              type: `https://tradeengage.dev/problems/${TITLES[status].toLowerCase().replace(/ /g, '-')}`,
-              title: TITLES[status],
-              status,
-              detail: DESCRIPTIONS[status],
-              requestId: 'a3c2e1f0-5b7d-4c1e-9f3a-2b8d7e6c5a41',
-              ...(status === 400 || status === 422
-                ? { errors: [{ field: 'address.zip', message: 'must be a US ZIP or ZIP+4' }] }
-                : {}),
-            },
-          },
-        },
-      }),
-    ),
-  );
+  return ApiPublicProblems(...statuses, 429);
 }
 
 /** Documents a cursor page `{ items: T[], nextCursor }`. */
@@ -73,12 +91,17 @@ export function ApiPage(item: Type<unknown>) {
     ApiExtraModels(item),
     ApiResponse({
       status: 200,
+      description: 'One page, newest first',
       schema: {
         type: 'object',
         required: ['items', 'nextCursor'],
         properties: {
           items: { type: 'array', items: { $ref: getSchemaPath(item) } },
-          nextCursor: { type: 'string', nullable: true },
+          nextCursor: {
+            type: 'string',
+            nullable: true,
+            description: 'The `cursor` of the next page; `null` on the last page',
+          },
         },
       },
     }),

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { Duplex } from 'node:stream';
 
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  BadRequestException,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
 import { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 
@@ -27,6 +35,15 @@ const CLIENT_PG_ERRORS: Record<string, string> = {
   '22008': 'A date is out of range',
   '22021': 'A value contains a character that cannot be stored',
   '22P05': 'A value contains a character that cannot be stored',
+};
+
+// What body-parser's errors mean, by type (its messages quote the body, a header or a charset).
+const BODY_PARSER_ERRORS: Record<string, string> = {
+  'entity.too.large': 'The request body is too large',
+  'charset.unsupported': 'The request body must be JSON in UTF-8',
+  'encoding.unsupported': 'The Content-Encoding of the request body is not supported',
+  'request.size.invalid': 'The request body is shorter or longer than its Content-Length',
+  'request.aborted': 'The request body was not received in full',
 };
 
 /** The one global filter: every error leaves as application/problem+json (RFC 9457). */
@@ -61,6 +78,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      // Nest's own 400 for Express's URIError (a bad %-escape in the path) carries a message quoting the request.
+      if (exception.constructor === BadRequestException)
+        return problem(status, titleOf(status), 'The request is malformed');
       const body = exception.getResponse();
       const message =
         typeof body === 'object' && body && 'message' in body ? (body as { message: unknown }).message : body;
@@ -73,14 +93,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const raw = exception as { status?: number; statusCode?: number; type?: string; expose?: boolean };
     const rawStatus = raw?.status ?? raw?.statusCode;
     if (typeof rawStatus === 'number' && rawStatus >= 400 && rawStatus < 500) {
-      const detail =
-        raw.type === 'entity.parse.failed'
-          ? 'The request body is not valid JSON'
-          : raw.type === 'entity.too.large'
-            ? 'The request body is too large'
-            : raw.expose
-              ? String((exception as Error).message)
-              : titleOf(rawStatus);
+      // Never the parser's own message: it may quote the request.
+      const detail = BODY_PARSER_ERRORS[raw.type ?? ''] ?? titleOf(rawStatus);
       return problem(rawStatus, titleOf(rawStatus), detail);
     }
     if (exception instanceof QueryFailedError) {

@@ -5,18 +5,20 @@ import {
   ValidationPipe,
   ValidationPipeOptions,
 } from '@nestjs/common';
-import { ValidateIf } from 'class-validator';
+import { ValidateBy, ValidateIf, ValidationOptions, ValidatorOptions } from 'class-validator';
 
+import { cleanText, toE164 } from './contact';
 import { FieldError, UnsupportedMediaTypeError, ValidationError } from './errors';
 
-/** Flattens class-validator's tree into `{ field: "address.zip", message }` entries. */
+/**
+ * Flattens class-validator's tree into `{ field: "address.zip", message }` entries: every bad field, with the first
+ * failed check of each (the pipe runs them all, so a bad object does not hide the bad fields inside it).
+ */
 export function fieldErrors(errors: ClassValidatorError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({
-      field,
-      message: withoutProperty(message, error.property),
-    }));
+    const [first] = Object.values(error.constraints ?? {});
+    const own = first === undefined ? [] : [{ field, message: withoutProperty(first, error.property) }];
     return [...own, ...fieldErrors(error.children ?? [], field)];
   });
 }
@@ -37,6 +39,36 @@ function withoutProperty(message: string, property: string): string {
  * For PATCH fields whose column cannot be null (`@IsOptional()` would let `null` through to the database).
  */
 export const IsOptionalNonNull = () => ValidateIf((_, value) => value !== undefined);
+
+/** A phone number libphonenumber can read (US assumed without a country code); blank counts as absent. */
+export const IsPhone = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isPhone',
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || !cleanText(value) || toE164(value) !== null,
+        defaultMessage: () => 'must be a valid phone number',
+      },
+    },
+    options,
+  );
+
+/** On an object property: the object has a non-blank `phone` or `email`. */
+export const HasPhoneOrEmail = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'hasPhoneOrEmail',
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'object' || value === null) return true; // IsObject reports it
+          const { phone, email } = value as { phone?: unknown; email?: unknown };
+          return [phone, email].some((v) => typeof v === 'string' && cleanText(v) !== null);
+        },
+        defaultMessage: () => 'needs a phone or an email',
+      },
+    },
+    options,
+  );
 
 // Our bodies are at most 3 levels deep (provider.credentials.x); anything far deeper is an attack on the stack.
 const MAX_DEPTH = 8;
@@ -75,11 +107,32 @@ export function findUnsafeInput(value: unknown, path: string, depth = 0): FieldE
   return null;
 }
 
+/** What validators may need of the app's configuration: each app's pipe hands its own to every DTO it validates. */
+export interface ValidationContext {
+  trades: readonly string[];
+}
+
+const CONTEXT = Symbol('validationContext');
+
+/** The validation context of a DTO being validated (`args.object` in a constraint); absent outside the pipe. */
+export function validationContextOf(dto: object): ValidationContext | undefined {
+  return (dto as { [CONTEXT]?: ValidationContext })[CONTEXT];
+}
+
 /** Nest's ValidationPipe, after checks on the shape of the whole body and query. */
 @Injectable()
 export class RequestValidationPipe extends ValidationPipe {
-  constructor(options: ValidationPipeOptions) {
+  constructor(
+    options: ValidationPipeOptions,
+    private readonly context: ValidationContext,
+  ) {
     super(options);
+  }
+
+  protected override validate(object: object, validatorOptions?: ValidatorOptions) {
+    // Not enumerable: invisible to the whitelist, to JSON and to the controller's use of the DTO.
+    Object.defineProperty(object, CONTEXT, { value: this.context });
+    return super.validate(object, validatorOptions);
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
@@ -97,10 +150,16 @@ export class RequestValidationPipe extends ValidationPipe {
   }
 }
 
-export const validationPipe = new RequestValidationPipe({
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  transform: true,
-  stopAtFirstError: true,
-  exceptionFactory: (errors) => new ValidationError(fieldErrors(errors)),
-});
+export const createValidationPipe = (context: ValidationContext) =>
+  new RequestValidationPipe(
+    {
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      // Every check of every field runs (fieldErrors keeps the first failure per field): structural and semantic
+      // errors of a body, and the bad fields inside a bad object, come back together in one response.
+      stopAtFirstError: false,
+      exceptionFactory: (errors) => new ValidationError(fieldErrors(errors)),
+    },
+    context,
+  );

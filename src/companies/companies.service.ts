@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 
+import { Actor } from '../audit/actor';
+import { changesBetween, recordAuditEvent } from '../audit/audit';
 import { toE164 } from '../common/contact';
 import { NotFoundError, ValidationError } from '../common/errors';
 import { Page, pageQuery, toPage } from '../common/pagination';
@@ -42,7 +44,7 @@ export class CompaniesService {
     private readonly connections: ConnectionsService,
   ) {}
 
-  async create(dto: CreateCompanyDto): Promise<CompanyWithConnection> {
+  async create(dto: CreateCompanyDto, actor: Actor): Promise<CompanyWithConnection> {
     const credentials = dto.provider ? this.parseProvider(dto.provider) : null;
     return this.db.transaction(async (m) => {
       const company = await m.save(
@@ -55,9 +57,17 @@ export class CompaniesService {
       );
       const connection =
         dto.provider && credentials
-          ? await this.connections.connect(m, company.id, { providerType: dto.provider.type, credentials })
+          ? await this.connections.connect(m, company.id, { providerType: dto.provider.type, credentials, actor })
           : null;
-      return { company, connection };
+      const created = { company, connection };
+      await recordAuditEvent(m, {
+        actor,
+        action: 'company.created',
+        resourceType: 'company',
+        resourceId: company.id,
+        changes: changesBetween(null, auditedFields(created)),
+      });
+      return created;
     });
   }
 
@@ -78,35 +88,54 @@ export class CompaniesService {
   }
 
   /** A changed provider or credentials make a new active connection; the old one keeps its routings. */
-  async update(id: string, dto: UpdateCompanyDto): Promise<CompanyWithConnection> {
+  async update(id: string, dto: UpdateCompanyDto, actor: Actor): Promise<CompanyWithConnection> {
     const credentials = dto.provider ? this.parseProvider(dto.provider) : null;
     return this.db.transaction(async (m) => {
       const company = await this.find(m, id, true);
+      const before = auditedFields(await this.withConnection(m, company));
       if (dto.name !== undefined) company.name = dto.name;
       if (dto.isActive !== undefined) company.isActive = dto.isActive;
       if (dto.trades !== undefined) company.trades = unique(dto.trades);
       if (dto.serviceAreaZips !== undefined) company.serviceAreaZips = unique(dto.serviceAreaZips);
       if (dto.provider && credentials) {
-        await this.connections.connect(m, id, { providerType: dto.provider.type, credentials });
+        await this.connections.connect(m, id, { providerType: dto.provider.type, credentials, actor });
       } else if (dto.provider === null) {
-        await this.connections.disconnect(m, id);
+        await this.connections.disconnect(m, id, actor);
       }
-      return this.withConnection(m, await m.save(company));
+      const updated = await this.withConnection(m, await m.save(company));
+      await recordAuditEvent(m, {
+        actor,
+        action: 'company.updated',
+        resourceType: 'company',
+        resourceId: id,
+        changes: changesBetween(before, auditedFields(updated)),
+      });
+      return updated;
     });
   }
 
-  async addTechnician(companyId: string, dto: CreateTechnicianDto): Promise<Technician> {
-    await this.find(this.db.manager, companyId);
-    return this.technicians.save(
-      this.technicians.create({
-        companyId,
-        firstName: dto.firstName,
-        lastName: dto.lastName,
-        email: dto.email?.toLowerCase() ?? null,
-        phone: dto.phone == null ? null : phoneOrFail(dto.phone, 'phone'),
-        isActive: true,
-      }),
-    );
+  async addTechnician(companyId: string, dto: CreateTechnicianDto, actor: Actor): Promise<Technician> {
+    return this.db.transaction(async (m) => {
+      await this.find(m, companyId);
+      const technician = await m.save(
+        m.create(Technician, {
+          companyId,
+          firstName: dto.firstName,
+          lastName: dto.lastName,
+          email: dto.email?.toLowerCase() ?? null,
+          phone: dto.phone == null ? null : phoneOrFail(dto.phone, 'phone'),
+          isActive: true,
+        }),
+      );
+      await recordAuditEvent(m, {
+        actor,
+        action: 'technician.created',
+        resourceType: 'technician',
+        resourceId: technician.id,
+        changes: changesBetween(null, technicianFields(technician)),
+      });
+      return technician;
+    });
   }
 
   async listTechnicians(companyId: string, query: { limit: number; cursor?: string }): Promise<Page<Technician>> {
@@ -115,11 +144,22 @@ export class CompaniesService {
     return toPage(await pageQuery(qb, 't', query).getMany(), query.limit);
   }
 
-  async updateTechnician(id: string, dto: UpdateTechnicianDto): Promise<Technician> {
-    const technician = await this.technicians.findOneBy({ id });
-    if (!technician) throw new NotFoundError('Technician', id);
-    Object.assign(technician, Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)));
-    return this.technicians.save(technician);
+  async updateTechnician(id: string, dto: UpdateTechnicianDto, actor: Actor): Promise<Technician> {
+    return this.db.transaction(async (m) => {
+      const technician = await m.findOne(Technician, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!technician) throw new NotFoundError('Technician', id);
+      const before = technicianFields(technician);
+      Object.assign(technician, Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)));
+      const saved = await m.save(technician);
+      await recordAuditEvent(m, {
+        actor,
+        action: 'technician.updated',
+        resourceType: 'technician',
+        resourceId: id,
+        changes: changesBetween(before, technicianFields(saved)),
+      });
+      return saved;
+    });
   }
 
   private parseProvider(provider: ProviderConfigDto): object {
@@ -148,3 +188,31 @@ export function phoneOrFail(phone: string, field: string): string {
 }
 
 const unique = (values: string[]) => [...new Set(values)];
+
+/**
+ * What the audit trail compares. The provider is the current connection; its credentials are redacted by name,
+ * and a new connection means new credentials (a connection's credentials never change in place), so the
+ * connection id stands for them here.
+ */
+function auditedFields({ company, connection }: CompanyWithConnection): Record<string, unknown> {
+  return {
+    name: company.name,
+    isActive: company.isActive,
+    trades: company.trades,
+    serviceAreaZips: company.serviceAreaZips,
+    'provider.type': connection?.providerType ?? null,
+    'provider.connectionId': connection?.id ?? null,
+    'provider.credentials': connection?.id ?? null,
+  };
+}
+
+function technicianFields(t: Technician): Record<string, unknown> {
+  return {
+    companyId: t.companyId,
+    firstName: t.firstName,
+    lastName: t.lastName,
+    email: t.email,
+    phone: t.phone,
+    isActive: t.isActive,
+  };
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { providerCatalog } from '../providers/provider-catalog';
 import { RateLimit } from '../providers/provider-definition';
-import { AppMode } from './app-mode';
+import { AppMode, runsApi } from './app-mode';
 import { DEV_ADMIN_API_KEY, Env, parseEnv } from './env';
 
 /** The validated configuration, with the defaults that depend on other variables resolved. */
@@ -17,7 +17,13 @@ export class AppConfig {
   readonly usingDevAdminKey: boolean;
   readonly credentialsKey: Buffer;
   readonly usingDevCredentialsKey: boolean;
+  /** Providers point at the provider sandbox (SANDBOX). */
   readonly sandbox: boolean;
+  /**
+   * This process starts the embedded sandbox: the one that serves the API (`api` or `all`). A `worker` uses the
+   * sandbox of the API process on SANDBOX_PORT, so an api and a worker on one machine do not both bind the port.
+   */
+  readonly startsSandbox: boolean;
   readonly sandboxPort: number;
   /** The service's public URL: OAuth redirects and inbound webhook URLs are built from it. */
   readonly publicBaseUrl: string;
@@ -34,6 +40,8 @@ export class AppConfig {
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
   readonly archiveAfterDays: number;
+  /** Audit events are kept at least this long; the cleanup sweep purges older ones. */
+  readonly auditRetentionDays: number;
   readonly rateLimits: Record<string, RateLimit>;
   readonly apiRateLimitPerMinute: number;
   /** Outbound webhooks (SPEC section 11). */
@@ -44,6 +52,8 @@ export class AppConfig {
     allowPrivateUrls: boolean;
     concurrency: number;
   };
+  /** The trades jobs and companies may name (`TRADES`). */
+  readonly trades: readonly string[];
   readonly logLevel: string;
   private readonly providerSettingsByType: Map<string, unknown>;
 
@@ -62,6 +72,7 @@ export class AppConfig {
       : createHash('sha256').update('tradeengage-dev-credentials-key').digest();
     this.usingDevCredentialsKey = !env.CREDENTIALS_KEY;
     this.sandbox = env.SANDBOX ?? !this.production;
+    this.startsSandbox = this.sandbox && runsApi(this.mode);
     this.sandboxPort = env.SANDBOX_PORT;
     this.publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
     this.providerTimeoutMs = env.PROVIDER_TIMEOUT_MS;
@@ -95,6 +106,7 @@ export class AppConfig {
     this.retryBaseDelayMs = env.RETRY_BASE_DELAY_MS;
     this.retryMaxDelayMs = env.RETRY_MAX_DELAY_MS;
     this.archiveAfterDays = env.ARCHIVE_AFTER_DAYS;
+    this.auditRetentionDays = env.AUDIT_RETENTION_DAYS;
     this.rateLimits = env.RATE_LIMITS;
     this.apiRateLimitPerMinute = env.API_RATE_LIMIT_PER_MINUTE;
     this.webhooks = {
@@ -103,6 +115,7 @@ export class AppConfig {
       allowPrivateUrls: env.WEBHOOK_ALLOW_PRIVATE_URLS ?? !this.production,
       concurrency: env.WEBHOOK_CONCURRENCY,
     };
+    this.trades = env.TRADES;
     this.logLevel = env.LOG_LEVEL;
   }
 

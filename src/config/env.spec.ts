@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { HousecallProSettings } from '../providers/housecallpro';
 import type { ServiceTitanSettings } from '../providers/servicetitan';
 import { AppConfig } from './app-config';
-import { DEV_ADMIN_API_KEY, InvalidEnvironmentError, parseEnv } from './env';
+import { DEFAULT_TRADES, DEV_ADMIN_API_KEY, InvalidEnvironmentError, parseEnv } from './env';
 
 const KEY_32 = Buffer.alloc(32, 7).toString('base64');
 const ADMIN_KEY = 'te_prod_admin_key_0123456789';
@@ -43,9 +43,11 @@ describe('parseEnv', () => {
       RETRY_BASE_DELAY_MS: 60_000,
       RETRY_MAX_DELAY_MS: 3_600_000,
       ARCHIVE_AFTER_DAYS: 90,
+      AUDIT_RETENTION_DAYS: 400,
       RATE_LIMITS: {
         servicetitan: { perMinute: 60, perHour: 3600, burst: 10 },
         housecallpro: { perMinute: 120, perHour: 7200, burst: 20 },
+        jobber: { perMinute: 500, perHour: 30000, burst: 50 },
       },
       API_RATE_LIMIT_PER_MINUTE: 600,
       LOG_LEVEL: 'info',
@@ -69,10 +71,18 @@ describe('parseEnv', () => {
     expect(parseEnv({ [name]: value })[name as keyof ReturnType<typeof parseEnv>]).toEqual(expected);
   });
 
+  it('takes the trade taxonomy from TRADES: lower-cased, trimmed, de-duplicated; the default list otherwise', () => {
+    expect(parseEnv({}).TRADES).toEqual([...DEFAULT_TRADES]);
+    expect(parseEnv({ TRADES: ' Plumbing, chimney_sweep ,plumbing,,' }).TRADES).toEqual(['plumbing', 'chimney_sweep']);
+    expect(parseError({ TRADES: 'plumbing,heat pumps' })).toContain('TRADES.1: must be lower-case slugs');
+    expect(parseError({ TRADES: ' , ' })).toContain('TRADES: must name at least one trade');
+  });
+
   it('merges a partial RATE_LIMITS override with the defaults', () => {
     expect(parseEnv({ RATE_LIMITS: '{"servicetitan":{"perMinute":120}}' }).RATE_LIMITS).toEqual({
       servicetitan: { perMinute: 120, perHour: 3600, burst: 10 },
       housecallpro: { perMinute: 120, perHour: 7200, burst: 20 },
+      jobber: { perMinute: 500, perHour: 30000, burst: 50 },
     });
   });
 
@@ -99,7 +109,7 @@ describe('parseEnv', () => {
     ['HOUSECALLPRO_API_URL', 'localhost:4010'],
     ['PROVIDER_TIMEOUT_MS', '10'],
     ['RATE_LIMITS', 'not-json'],
-    ['RATE_LIMITS', '{"jobber":{"perMinute":10}}'],
+    ['RATE_LIMITS', '{"fieldedge":{"perMinute":10}}'],
     ['RATE_LIMITS', '{"servicetitan":{"perMinute":0}}'],
     ['RATE_LIMITS', '{"servicetitan":{"perMinute":"60"}}'],
     ['RATE_LIMITS', '[]'],
@@ -111,6 +121,8 @@ describe('parseEnv', () => {
     ['SYNC_BATCH_SIZE', '0'],
     ['SYNC_CONCURRENCY', 'ten'],
     ['ARCHIVE_AFTER_DAYS', '-1'],
+    ['AUDIT_RETENTION_DAYS', '0'],
+    ['AUDIT_RETENTION_DAYS', '400.5'],
     ['API_RATE_LIMIT_PER_MINUTE', '0'],
     ['SYNC_CRON', '* * *'],
     ['POLL_CRON', '1 2 3 4 5 6 7'],
@@ -178,6 +190,7 @@ describe('AppConfig', () => {
       retryBaseDelayMs: 60_000,
       retryMaxDelayMs: 3_600_000,
       archiveAfterDays: 90,
+      auditRetentionDays: 400,
       apiRateLimitPerMinute: 600,
       logLevel: 'info',
     });
@@ -191,6 +204,18 @@ describe('AppConfig', () => {
     expect(config.credentialsKey).toHaveLength(32);
     // The dev credentials key is stable, so dev data stays readable across restarts.
     expect(AppConfig.from({}).credentialsKey.equals(config.credentialsKey)).toBe(true);
+  });
+
+  it.each([
+    ['all', {}, true],
+    ['api', {}, true],
+    ['worker', {}, false],
+    ['all', { SANDBOX: 'false' }, false],
+  ])('starts the embedded sandbox only where the API runs: %s %j', (mode, vars, starts) => {
+    const config = AppConfig.from({ APP_MODE: mode, ...vars });
+    expect(config.startsSandbox).toBe(starts);
+    // A worker still points its providers at the sandbox (the API process's) unless SANDBOX is false.
+    expect(st(config).apiUrl).toBe(config.sandbox ? 'http://127.0.0.1:4010' : 'https://api.servicetitan.io');
   });
 
   it('points the providers at the sandbox that actually started, and at SANDBOX_PORT otherwise', () => {

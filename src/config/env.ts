@@ -53,6 +53,39 @@ const delays = z
     'at most 50 delays of at most 30 days',
   );
 
+/** The trade taxonomy: jobs and companies may only name these (README "Trades"). */
+export const DEFAULT_TRADES = [
+  'plumbing',
+  'electrical',
+  'hvac',
+  'roofing',
+  'landscaping',
+  'pest_control',
+  'painting',
+  'flooring',
+  'handyman',
+  'appliance_repair',
+  'garage_door',
+  'cleaning',
+  'pool_spa',
+  'solar',
+] as const;
+
+const trades = z
+  .string()
+  .transform((text) => [...new Set(text.split(',').map((t) => t.trim().toLowerCase()))].filter(Boolean))
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, 'must be lower-case slugs (a-z, 0-9, _ or -)')
+          .max(50),
+      )
+      .min(1, 'must name at least one trade')
+      .max(200),
+  );
+
 const credentialsKey = z
   .string()
   .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be a base64-encoded 32-byte key');
@@ -93,6 +126,7 @@ export function envSchema() {
       RETRY_BASE_DELAY_MS: int(0).default(60_000),
       RETRY_MAX_DELAY_MS: int(0).default(3_600_000),
       ARCHIVE_AFTER_DAYS: int(0, 36_500).default(90),
+      AUDIT_RETENTION_DAYS: int(1, 36_500).default(400),
       RATE_LIMITS: rateLimits().default(() => rateLimits().parse('{}')),
       API_RATE_LIMIT_PER_MINUTE: int(1).default(600),
       WEBHOOK_RETRY_DELAYS_MS: delays.default(() =>
@@ -101,6 +135,7 @@ export function envSchema() {
       WEBHOOK_TIMEOUT_MS: int(100, 300_000).default(10_000),
       WEBHOOK_ALLOW_PRIVATE_URLS: bool.optional(),
       WEBHOOK_CONCURRENCY: int(1, 500).default(20),
+      TRADES: trades.default(() => [...DEFAULT_TRADES]),
       LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       ...providerEnv,
     })

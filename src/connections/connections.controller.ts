@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 
 import { Roles } from '../auth/caller';
 import { CompaniesService } from '../companies/companies.service';
@@ -20,6 +20,14 @@ export class ConnectionsController {
   ) {}
 
   @Get('companies/:id/connections')
+  @ApiOperation({
+    operationId: 'listConnections',
+    summary: "List a company's provider connections",
+    description:
+      'Newest first: the active one, and those that still serve routings synced through them (`disabled`) or that ' +
+      'the provider refused (`invalid`, with `statusReason`). `webhookUrl` is the URL to give the provider.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The company' })
   @ApiPage(ConnectionResponse)
   @ApiProblems(400, 401, 403, 404)
   async list(@Param('id', new UuidPipe()) id: string, @Query() query: PageQuery): Promise<Page<ConnectionResponse>> {

@@ -5,6 +5,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Not } from 'typeorm';
 
+import { Actor, systemActor } from '../audit/actor';
+import { changesBetween, recordAuditEvent } from '../audit/audit';
 import { FieldError, NotFoundError, ValidationError } from '../common/errors';
 import { Page, pageQuery, toPage } from '../common/pagination';
 import { AppConfig } from '../config/app-config';
@@ -32,6 +34,7 @@ export class ConnectionsService {
   private readonly logger = new Logger(ConnectionsService.name);
   private readonly credentialsCache = new Map<string, { credentials: unknown; until: number }>();
   private readonly webhookTokenCache = new Map<string, { connection: ConnectionRef; digest: Buffer; until: number }>();
+  private readonly rotations = new Map<string, Promise<unknown>>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -79,12 +82,12 @@ export class ConnectionsService {
   /**
    * Makes `credentials` the company's active connection, inside the caller's transaction. The previous active
    * connection is disabled but keeps serving the routings synced through it. The same provider and credentials
-   * again change nothing.
+   * again change nothing. Each connection made or disabled is an audit event of `actor`.
    */
   async connect(
     m: EntityManager,
     companyId: string,
-    params: { providerType: string; credentials: object; externalAccountId?: string | null },
+    params: { providerType: string; credentials: object; externalAccountId?: string | null; actor: Actor },
   ): Promise<Connection> {
     const current = await m
       .getRepository(Connection)
@@ -103,11 +106,7 @@ export class ConnectionsService {
     const id = randomUUID();
     if (current) {
       // At most one active connection per company (a unique index says so too): the old one steps down first.
-      await m.update(
-        Connection,
-        { id: current.id },
-        { status: 'disabled', statusReason: `replaced by connection ${id}` },
-      );
+      await this.disable(m, [current], `replaced by connection ${id}`, params.actor);
     }
     const connection = await m.save(
       m.create(Connection, {
@@ -121,16 +120,30 @@ export class ConnectionsService {
         externalAccountId: params.externalAccountId ?? null,
       }),
     );
+    await recordAuditEvent(m, {
+      actor: params.actor,
+      action: 'connection.created',
+      resourceType: 'connection',
+      resourceId: id,
+      changes: changesBetween(null, {
+        companyId,
+        providerType: connection.providerType,
+        status: connection.status,
+        externalAccountId: connection.externalAccountId,
+        credentials: connection.credentials,
+        webhookToken: connection.webhookToken,
+      }),
+    });
     return connection;
   }
 
   /** The company no longer syncs new routings anywhere; routings already synced keep their connection. */
-  async disconnect(m: EntityManager, companyId: string): Promise<void> {
-    await m.update(
-      Connection,
-      { companyId, status: 'active' },
-      { status: 'disabled', statusReason: 'provider removed from the company' },
-    );
+  async disconnect(m: EntityManager, companyId: string, actor: Actor): Promise<void> {
+    const active = await m.find(Connection, {
+      where: { companyId, status: 'active' },
+      lock: { mode: 'pessimistic_write' },
+    });
+    await this.disable(m, active, 'provider removed from the company', actor);
   }
 
   /** Each company's current connection: the newest one that is not disabled (active, or invalid while current). */
@@ -203,18 +216,73 @@ export class ConnectionsService {
   }
 
   /**
-   * The provider rejected this connection's credentials for good: it becomes `invalid`, and every routing it still
-   * serves ends `permanently_failed` naming the reason. Returns false when it was invalid already.
+   * Replaces the stored credentials (a rotated OAuth token): under a row lock, so one change per connection runs at
+   * a time across every process, with the latest stored credentials, committed before it resolves. Changes of one
+   * connection from this process wait their turn here rather than each holding a database connection on the lock.
    */
-  async invalidate(connectionId: string, reason: string): Promise<boolean> {
+  replaceCredentials<C>(
+    connectionId: string,
+    parse: (raw: unknown) => C,
+    change: (latest: C) => Promise<C>,
+  ): Promise<C> {
+    const previous = this.rotations.get(connectionId) ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined)
+      .then(() =>
+        this.db.transaction(async (m) => {
+          const [row] = (await m.query(`SELECT credentials FROM connections WHERE id = $1 FOR UPDATE`, [
+            connectionId,
+          ])) as { credentials: string }[];
+          if (!row) throw new NotFoundError('Connection', connectionId);
+          const latest = parse(this.cipher.decrypt(row.credentials));
+          const changed = await change(latest);
+          if (changed !== latest) {
+            await m.query(`UPDATE connections SET credentials = $2, updated_at = now() WHERE id = $1`, [
+              connectionId,
+              this.cipher.encrypt(changed),
+            ]);
+          }
+          return changed;
+        }),
+      )
+      .then((credentials) => {
+        this.credentialsCache.set(connectionId, { credentials, until: Date.now() + CREDENTIALS_CACHE_MS });
+        return credentials;
+      });
+    this.rotations.set(connectionId, next);
+    const forget = () => {
+      if (this.rotations.get(connectionId) === next) this.rotations.delete(connectionId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  /**
+   * The provider rejected this connection's credentials for good: it becomes `invalid`, and every routing it still
+   * serves ends `permanently_failed` naming the reason. Returns false when it was invalid already. The service
+   * finds this out by itself: the audit event's actor is `system` unless a caller says otherwise.
+   */
+  async invalidate(connectionId: string, reason: string, actor: Actor = systemActor()): Promise<boolean> {
     this.credentialsCache.delete(connectionId);
     const failed = await this.db.transaction(async (m) => {
       const [rows] = (await m.query(
-        `UPDATE connections SET status = 'invalid', status_reason = $2, updated_at = now()
-          WHERE id = $1 AND status <> 'invalid' RETURNING id`,
+        `UPDATE connections c SET status = 'invalid', status_reason = $2, updated_at = now()
+           FROM connections old
+          WHERE c.id = $1 AND old.id = c.id AND c.status <> 'invalid'
+         RETURNING old.status AS old_status, old.status_reason AS old_reason`,
         [connectionId, reason],
-      )) as [{ id: string }[], number];
+      )) as [{ old_status: string; old_reason: string | null }[], number];
       if (!rows.length) return null;
+      await recordAuditEvent(m, {
+        actor,
+        action: 'connection.invalidated',
+        resourceType: 'connection',
+        resourceId: connectionId,
+        changes: changesBetween(
+          { status: rows[0].old_status, statusReason: rows[0].old_reason },
+          { status: 'invalid', statusReason: reason },
+        ),
+      });
       return this.lifecycle.failConnectionRoutings(m, connectionId, `connection ${connectionId} is invalid: ${reason}`);
     });
     if (failed === null) return false;
@@ -265,6 +333,22 @@ export class ConnectionsService {
       .getOne();
     if (!connection) throw new NotFoundError('Connection', connectionId);
     return this.webhookUrl(connection, await this.webhookToken(connection));
+  }
+
+  private async disable(m: EntityManager, connections: Connection[], reason: string, actor: Actor): Promise<void> {
+    for (const connection of connections) {
+      await m.update(Connection, { id: connection.id }, { status: 'disabled', statusReason: reason });
+      await recordAuditEvent(m, {
+        actor,
+        action: 'connection.disabled',
+        resourceType: 'connection',
+        resourceId: connection.id,
+        changes: changesBetween(
+          { status: connection.status, statusReason: connection.statusReason },
+          { status: 'disabled', statusReason: reason },
+        ),
+      });
+    }
   }
 
   /** Per-connection inbound webhook URL (SPEC section 10); the token in it is the connection's secret. */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 
 import { DataSourceOptions } from 'typeorm';
 
+import { AuditEvent } from '../audit/audit-event.entity';
 import { ApiKey } from '../auth/api-key.entity';
 import { Company } from '../companies/company.entity';
 import { Technician } from '../companies/technician.entity';
@@ -24,6 +25,7 @@ export const ENTITIES = [
   IdempotencyKey,
   WebhookEndpoint,
   WebhookDeliveryAttempt,
+  AuditEvent,
 ];
 
 /** The same options serve Nest, the migration runner and the TypeORM CLI. Never `synchronize`. */

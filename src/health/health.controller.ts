@@ -1,9 +1,18 @@
-import { Controller, Get, HttpStatus, Param, UseFilters } from '@nestjs/common';
-import { ApiParam, ApiTags } from '@nestjs/swagger';
+import { applyDecorators, Controller, Get, HttpStatus, Param, UseFilters } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorFunction, TypeOrmHealthIndicator } from '@nestjs/terminus';
 
 import { Public } from '../auth/caller';
 import { DomainError } from '../common/errors';
+import { ApiPublicProblems } from '../common/openapi';
 import { ProvidersHealthIndicator, QueuesHealthIndicator, SystemHealthIndicator } from './components.health';
 import { HealthReportFilter } from './health-report.filter';
 import { RedisHealthIndicator } from './redis.health';
@@ -11,6 +20,36 @@ import { RedisHealthIndicator } from './redis.health';
 const CHECK_TIMEOUT_MS = 2000;
 const COMPONENTS = ['database', 'redis', 'queues', 'providers', 'system'] as const;
 type Component = (typeof COMPONENTS)[number];
+
+// Components by name; each may carry more than its status (queues, providers and system report figures).
+const INDICATORS = {
+  type: 'object' as const,
+  additionalProperties: {
+    type: 'object',
+    required: ['status'],
+    properties: { status: { type: 'string', enum: ['up', 'down'] } },
+    additionalProperties: true,
+  },
+  example: { database: { status: 'up' }, redis: { status: 'up' } },
+};
+
+/** Terminus's report; each component may carry more fields than `status` (queues, providers, system). */
+class HealthReport {
+  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'], example: 'ok' }) status: string;
+  @ApiPropertyOptional({ ...INDICATORS, description: 'Components that are up' }) info?: object;
+  @ApiPropertyOptional({ ...INDICATORS, description: 'Components that are down' }) error?: object;
+  @ApiProperty({ ...INDICATORS, description: 'Every component checked' }) details: object;
+}
+
+/** One health check: its report with 200 when everything checked is up, else 503. */
+function ApiHealth(operation: { operationId: string; summary: string; description: string }) {
+  return applyDecorators(
+    HealthCheck({ noCache: true, swaggerDocumentation: false }),
+    ApiOperation(operation),
+    ApiOkResponse({ type: HealthReport, description: 'Everything checked is up' }),
+    ApiServiceUnavailableResponse({ type: HealthReport, description: 'A component is down (named in `error`)' }),
+  );
+}
 
 @ApiTags('health')
 @Public()
@@ -39,28 +78,48 @@ export class HealthController {
 
   /** Liveness: the process answers; no dependency is checked, so a database outage never restarts pods. */
   @Get('live')
-  @HealthCheck()
+  @ApiHealth({
+    operationId: 'getLiveness',
+    summary: 'Liveness probe',
+    description: 'The process answers. No dependency is checked, so a database outage never restarts pods.',
+  })
+  @ApiPublicProblems()
   live() {
     return this.health.check([]);
   }
 
   /** Readiness: PostgreSQL and Redis answer. */
   @Get('ready')
-  @HealthCheck()
+  @ApiHealth({
+    operationId: 'getReadiness',
+    summary: 'Readiness probe',
+    description: 'PostgreSQL and Redis answer, each within 2 s.',
+  })
+  @ApiPublicProblems()
   ready() {
     return this.health.check([this.checks.database, this.checks.redis]);
   }
 
   /** Every component; 503 when any is down. */
   @Get()
-  @HealthCheck()
+  @ApiHealth({
+    operationId: 'getHealth',
+    summary: 'Health of every component',
+    description: 'Database, Redis, queues (depth, workers, oldest waiting job), providers (recent calls), system.',
+  })
+  @ApiPublicProblems()
   all() {
     return this.health.check(COMPONENTS.map((name) => this.checks[name]));
   }
 
   @Get('component/:name')
   @ApiParam({ name: 'name', enum: COMPONENTS })
-  @HealthCheck()
+  @ApiHealth({
+    operationId: 'getComponentHealth',
+    summary: 'Health of one component',
+    description: 'The drill-down of `GET /api/health` for one component.',
+  })
+  @ApiPublicProblems(404)
   component(@Param('name') name: string) {
     if (!(COMPONENTS as readonly string[]).includes(name)) {
       // The name is not echoed: it is whatever the client put in the path.

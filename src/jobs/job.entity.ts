@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 import { TIMESTAMP, bigintAsNumber } from '../database/columns';
+import { UnroutedReason } from '../routing/routing-rules';
 import { Routing } from '../routing/routing.entity';
 import { JobStatus } from './job-status';
 
@@ -30,6 +31,8 @@ export class Job {
   @Column('jsonb') address: Address;
   @Column('text') summary: string;
   @Column('text', { nullable: true }) trade: string | null;
+  /** Set when the job is `unrouted`: which routing rule left no company. */
+  @Column('text', { nullable: true }) unroutedReason: UnroutedReason | null;
   @Column('bigint', { nullable: true, transformer: bigintAsNumber }) revenueCents: number | null;
   @Column('text', { default: 'USD' }) currency: string;
   @Column({ ...TIMESTAMP, nullable: true }) completedAt: Date | null;

@@ -14,6 +14,7 @@ export function toJobResponse(job: Job, routings: Routing[]): JobResponse {
     address: job.address,
     summary: job.summary,
     trade: job.trade,
+    unroutedReason: job.unroutedReason,
     revenueCents: job.revenueCents,
     currency: job.currency,
     completedAt: job.completedAt,

@@ -4,9 +4,11 @@ import { Counter } from 'prom-client';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 
+import { actorOf } from '../audit/actor';
+import { changesBetween, recordAuditEvent } from '../audit/audit';
 import { Caller } from '../auth/caller';
 import { cleanText, normalizeEmail, toE164 } from '../common/contact';
-import { FieldError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../common/errors';
+import { FieldError, ForbiddenError, NotFoundError, UnprocessableError } from '../common/errors';
 import { Page, pageQuery, toPage } from '../common/pagination';
 import { METRIC } from '../metrics/metrics';
 import { Company } from '../companies/company.entity';
@@ -59,11 +61,12 @@ export class JobsService {
       if (claim.kind === 'replay') return { status: claim.status, body: claim.body as JobResponse, replayed: true };
     }
     try {
-      const targets = await this.resolveTargets(dto, address.zip);
+      const { targets, unroutedReason } = await this.resolveTargets(dto, address.zip);
       const { job, routings } = await this.db.transaction(async (m) => {
         const job = await m.save(
           m.create(Job, {
             status: targets.length ? 'open' : 'unrouted',
+            unroutedReason,
             companyId: dto.companyId,
             technicianId: dto.technicianId,
             homeowner,
@@ -81,6 +84,20 @@ export class JobsService {
           job.id,
           targets.map((t) => ({ companyId: t.id, providerType: t.providerType })),
         );
+        // The homeowner and address stay with the job (and leave with it when archived), not in the audit trail.
+        await recordAuditEvent(m, {
+          actor: actorOf(caller, request.requestId),
+          action: 'job.created',
+          resourceType: 'job',
+          resourceId: job.id,
+          changes: changesBetween(null, {
+            status: job.status,
+            companyId: job.companyId,
+            technicianId: job.technicianId,
+            trade: job.trade,
+            routedCompanyIds: routings.map((r) => r.companyId),
+          }),
+        });
         if (key) {
           const body = JSON.parse(JSON.stringify(toJobResponse(job, routings))) as JobResponse;
           await this.idempotency.complete(m, caller.apiKeyId, key, 201, body);
@@ -181,24 +198,19 @@ export class JobsService {
     );
     if (!decision.ok)
       throw new UnprocessableError('Some target companies cannot receive this referral', decision.errors);
-    return decision.targets;
+    return decision;
   }
 }
 
+/** Normalizes a validated homeowner (CreateJobDto checks the phone and that a phone or an email is given). */
 function normalizeHomeowner(dto: CreateJobDto): Homeowner {
   const { homeowner } = dto;
   const phone = cleanText(homeowner.phone);
   const email = cleanText(homeowner.email);
-  if (!phone && !email) {
-    throw new ValidationError([{ field: 'homeowner', message: 'needs a phone or an email' }]);
-  }
-  const e164 = phone ? toE164(phone) : null;
-  if (phone && !e164)
-    throw new ValidationError([{ field: 'homeowner.phone', message: 'must be a valid phone number' }]);
   return {
     firstName: homeowner.firstName,
     lastName: homeowner.lastName,
-    phone: e164,
+    phone: phone ? toE164(phone) : null,
     email: email ? normalizeEmail(email) : null,
   };
 }

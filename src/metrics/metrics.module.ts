@@ -1,5 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { register } from 'prom-client';
 
 import { METRIC_PROVIDERS } from './metrics';
 import { MetricsController } from './metrics.controller';
@@ -14,4 +15,13 @@ import { StateGauges } from './state-gauges';
   providers: [...METRIC_PROVIDERS, StateGauges],
   exports: [...METRIC_PROVIDERS, StateGauges],
 })
-export class MetricsModule {}
+export class MetricsModule implements OnModuleInit {
+  /**
+   * prom-client's defaults include gauges named `nodejs_active_{handles,requests,resources}_total`, which
+   * `promtool check metrics` refuses (`_total` is for counters). Their values are the sums of the
+   * `nodejs_active_{handles,requests,resources}{type}` gauges it also exports, so they are dropped.
+   */
+  onModuleInit(): void {
+    for (const kind of ['handles', 'requests', 'resources']) register.removeSingleMetric(`nodejs_active_${kind}_total`);
+  }
+}

@@ -45,14 +45,44 @@ export interface ReferralStatus {
  * knowing about Redis or metrics.
  */
 export interface ProviderCallHooks {
-  /** Resolves when the request may be sent (waits for a rate-limit slot). */
-  beforeRequest?(request: { createsRecord: boolean }): Promise<void>;
+  /**
+   * Resolves when the request may be sent: waits for a rate-limit slot, and for `cost` points of the connection's
+   * query budget where the provider meters one (Jobber).
+   */
+  beforeRequest?(request: { createsRecord: boolean; cost?: number }): Promise<void>;
   afterResponse?(info: {
     status: number | 'network_error' | 'timeout';
     durationMs: number;
     retryAfterMs?: number;
   }): void;
+  /** The query budget the provider reported with its answer. */
+  reportBudget?(budget: QueryBudget): void;
   requestId?: string;
+}
+
+/** A leaky-bucket query budget as a provider reports it (Jobber's `extensions.cost.throttleStatus`). */
+export interface QueryBudget {
+  available: number;
+  maximum: number;
+  /** Points restored per second. */
+  restoreRate: number;
+}
+
+/** Where a connection's credentials are kept, for providers whose credentials change (rotating OAuth tokens). */
+export interface CredentialsStore<Credentials> {
+  /**
+   * `change` gets the latest stored credentials (another process may have changed them meanwhile) and returns what
+   * to store; one change per connection runs at a time across all processes, and what it returns is committed
+   * before the promise resolves.
+   */
+  replace(change: (latest: Credentials) => Promise<Credentials>): Promise<Credentials>;
+}
+
+/** What an OAuth connect yields: the credentials to store and the provider's own account. */
+export interface ConnectedAccount<Credentials> {
+  credentials: Credentials;
+  externalAccountId: string;
+  accountName: string;
 }
 
 /**
@@ -67,6 +97,7 @@ export interface FieldServiceProvider<Credentials extends object = object> {
    */
   createReferral(params: {
     credentials: Credentials;
+    credentialsStore?: CredentialsStore<Credentials>;
     referral: Referral;
     mayAlreadyExist: boolean;
     hooks?: ProviderCallHooks;
@@ -74,6 +105,7 @@ export interface FieldServiceProvider<Credentials extends object = object> {
   /** Batch status read for routings of one provider account. Unknown records are left out of the result. */
   getStatuses(params: {
     credentials: Credentials;
+    credentialsStore?: CredentialsStore<Credentials>;
     queries: StatusQuery[];
     hooks?: ProviderCallHooks;
   }): Promise<ReferralStatus[]>;
@@ -87,4 +119,12 @@ export interface FieldServiceProvider<Credentials extends object = object> {
     items: WebhookItem[];
     hooks?: ProviderCallHooks;
   }): Promise<(string | null)[]>;
+  /** OAuth providers (`connect: 'oauth'`): where the company's admin approves the app. */
+  authorizeUrl?(params: { state: string; redirectUri: string }): string;
+  /** OAuth providers: exchanges an authorization code for the credentials to store, and names the account. */
+  connectAccount?(params: {
+    code: string;
+    redirectUri: string;
+    hooks?: ProviderCallHooks;
+  }): Promise<ConnectedAccount<Credentials>>;
 }

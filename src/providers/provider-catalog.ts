@@ -1,4 +1,5 @@
 import { housecallPro } from './housecallpro';
+import { jobber } from './jobber';
 import { ProviderDefinition } from './provider-definition';
 import { serviceTitan } from './servicetitan';
 
@@ -16,6 +17,7 @@ export function registerProvider(definition: ProviderDefinition): void {
 
 registerProvider(serviceTitan);
 registerProvider(housecallPro);
+registerProvider(jobber);
 
 export const providerCatalog = {
   all(): ProviderDefinition[] {

@@ -6,7 +6,14 @@ import { ConnectionUnusableError, StoredCredentialsError } from '../connections/
 import { ConnectionRef, ConnectionsService } from '../connections/connections.service';
 import { ProviderCallStats } from '../health/provider-call-stats';
 import { METRIC } from '../metrics/metrics';
-import { CreatedReferral, ProviderCallHooks, Referral, ReferralStatus, StatusQuery } from './field-service-provider';
+import {
+  CreatedReferral,
+  CredentialsStore,
+  ProviderCallHooks,
+  Referral,
+  ReferralStatus,
+  StatusQuery,
+} from './field-service-provider';
 import type { WebhookItem } from './provider-definition';
 import { ProviderError } from './provider-error';
 import { ProviderRateLimiter } from './provider-rate-limiter';
@@ -46,9 +53,10 @@ export class ProviderGateway {
     connection: ConnectionRef,
     params: { referral: Referral; mayAlreadyExist: boolean } & CallOptions,
   ): Promise<CreatedReferral> {
-    return this.call(connection, params, (provider, credentials, hooks) =>
+    return this.call(connection, params, (provider, credentials, hooks, credentialsStore) =>
       provider.strategy.createReferral({
         credentials,
+        credentialsStore,
         referral: params.referral,
         mayAlreadyExist: params.mayAlreadyExist,
         hooks,
@@ -57,8 +65,8 @@ export class ProviderGateway {
   }
 
   getStatuses(connection: ConnectionRef, params: { queries: StatusQuery[] } & CallOptions): Promise<ReferralStatus[]> {
-    return this.call(connection, params, (provider, credentials, hooks) =>
-      provider.strategy.getStatuses({ credentials, queries: params.queries, hooks }),
+    return this.call(connection, params, (provider, credentials, hooks, credentialsStore) =>
+      provider.strategy.getStatuses({ credentials, credentialsStore, queries: params.queries, hooks }),
     );
   }
 
@@ -77,7 +85,12 @@ export class ProviderGateway {
   private async call<T>(
     connection: ConnectionRef,
     options: CallOptions,
-    work: (provider: RegisteredProvider, credentials: object, hooks: ProviderCallHooks) => Promise<T>,
+    work: (
+      provider: RegisteredProvider,
+      credentials: object,
+      hooks: ProviderCallHooks,
+      credentialsStore: CredentialsStore<object>,
+    ) => Promise<T>,
   ): Promise<T> {
     if (connection.status === 'invalid') throw ConnectionUnusableError.invalid(connection.id, connection.statusReason);
     const provider = this.registry.get(connection.providerType);
@@ -86,8 +99,12 @@ export class ProviderGateway {
       const fields = parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys : [i.path.join('.')]));
       throw new StoredCredentialsError(connection.id, [...new Set(fields)]);
     }
+    const parse = (raw: unknown) => provider.definition.credentials.parse(raw);
+    const credentialsStore: CredentialsStore<object> = {
+      replace: (change) => this.connections.replaceCredentials(connection.id, parse, change),
+    };
     try {
-      return await work(provider, parsed.data, this.hooks(connection, options));
+      return await work(provider, parsed.data, this.hooks(connection, options), credentialsStore);
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'AUTH') {
         const reason = `${provider.definition.displayName} rejected the credentials (${error.providerMessage})`;
@@ -103,10 +120,11 @@ export class ProviderGateway {
     const { trace } = options;
     return {
       requestId: options.requestId,
-      beforeRequest: async ({ createsRecord }) => {
-        await this.limiter.acquire(provider, connection.id, options.deadline);
+      beforeRequest: async ({ createsRecord, cost }) => {
+        await this.limiter.acquire(provider, connection.id, options.deadline, cost);
         if (createsRecord && trace) trace.createSent = true;
       },
+      reportBudget: (budget) => void this.limiter.recordBudget(provider, connection.id, budget),
       afterResponse: (info) => {
         this.providerRequests.inc({ provider, status: String(info.status) });
         this.stats.record(provider, info.status);

@@ -8,7 +8,7 @@ import { Counter } from 'prom-client';
 
 import { AppConfig } from '../config/app-config';
 import { METRIC } from '../metrics/metrics';
-import { ProviderType } from './field-service-provider';
+import { ProviderType, QueryBudget } from './field-service-provider';
 import { RateLimit } from './provider-definition';
 import { ProviderError } from './provider-error';
 import { REDIS } from '../redis/redis.module';
@@ -62,6 +62,33 @@ local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if untilMs > current then redis.call('SET', KEYS[1], tostring(untilMs), 'PX', ARGV[1]) end
 return untilMs`;
 
+/**
+ * A provider's query budget (Jobber's cost bucket), as it last reported it, drained by what we send since:
+ * returns 0 and takes `cost` points when they are there now, else how many ms until they are. Nothing known yet:
+ * go (the answer reports the budget). A cost above the maximum waits for a full bucket, never for ever.
+ */
+const TAKE_BUDGET = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 'available', 'maximum', 'restore', 'at')
+if not b[1] then return 0 end
+local maximum, restore = tonumber(b[2]), tonumber(b[3])
+local available = math.min(maximum, tonumber(b[1]) + restore * (now - tonumber(b[4])) / 1000)
+local cost = math.min(tonumber(ARGV[1]), maximum)
+if available >= cost then
+  redis.call('HSET', KEYS[1], 'available', tostring(available - cost), 'at', tostring(now))
+  return 0
+end
+if restore <= 0 then return 1000 end
+return math.ceil((cost - available) / restore * 1000)`;
+
+const RECORD_BUDGET = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'available', ARGV[1], 'maximum', ARGV[2], 'restore', ARGV[3], 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], 3600000)
+return 1`;
+
 /** Retryable: the next attempt gets a fresh time limit. */
 function timeLimitReached(): ProviderError {
   return new ProviderError({
@@ -87,8 +114,52 @@ export class ProviderRateLimiter {
     return this.config.rateLimitFor(provider);
   }
 
-  /** Resolves when the account may make one more call (or at `deadline`, after which the caller gives up). */
-  async acquire(provider: ProviderType, account: string, deadline = Number.POSITIVE_INFINITY): Promise<void> {
+  /**
+   * Resolves when the account may make one more call, and, with `cost`, when its query budget has that many points
+   * (or at `deadline`, after which the caller gives up).
+   */
+  async acquire(
+    provider: ProviderType,
+    account: string,
+    deadline = Number.POSITIVE_INFINITY,
+    cost?: number,
+  ): Promise<void> {
+    await this.takeSlot(provider, account, deadline);
+    if (cost) await this.takeBudget(provider, account, deadline, cost);
+  }
+
+  /** The query budget the provider reported with an answer; what later calls wait on. */
+  async recordBudget(provider: ProviderType, account: string, budget: QueryBudget): Promise<void> {
+    try {
+      await this.redis.eval(
+        RECORD_BUDGET,
+        1,
+        this.keys(provider, account).budget,
+        budget.available,
+        budget.maximum,
+        budget.restoreRate,
+      );
+    } catch (error) {
+      this.logger.warn({ provider, err: (error as Error).message }, 'Could not record the provider query budget');
+    }
+  }
+
+  private async takeBudget(provider: ProviderType, account: string, deadline: number, cost: number): Promise<void> {
+    for (;;) {
+      if (Date.now() >= deadline) throw timeLimitReached();
+      let waitMs: number;
+      try {
+        waitMs = Number(await this.redis.eval(TAKE_BUDGET, 1, this.keys(provider, account).budget, cost));
+      } catch {
+        return; // fail open, as for the rate limit; the provider's own throttling still protects it
+      }
+      if (waitMs <= 0) return;
+      if (Date.now() + waitMs > deadline) throw timeLimitReached();
+      await sleep(Math.min(waitMs, 10_000) + Math.floor(Math.random() * 20));
+    }
+  }
+
+  private async takeSlot(provider: ProviderType, account: string, deadline: number): Promise<void> {
     const limit = this.limitsFor(provider);
     const keys = this.keys(provider, account);
     let throttled = false;
@@ -142,6 +213,6 @@ export class ProviderRateLimiter {
 
   private keys(provider: ProviderType, account: string) {
     const base = `ratelimit:provider:${provider}:${account}`;
-    return { calls: `${base}:calls`, tat: `${base}:tat`, cooldown: `${base}:cooldown` };
+    return { calls: `${base}:calls`, tat: `${base}:tat`, cooldown: `${base}:cooldown`, budget: `${base}:budget` };
   }
 }

@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 import { TIMESTAMP } from '../database/columns';
+import { PROVIDER_STATUSES } from '../providers/field-service-provider';
 
 export const ROUTING_EVENT_TYPES = [
   'created',
@@ -13,6 +14,26 @@ export const ROUTING_EVENT_TYPES = [
   'rescued',
 ] as const;
 export type RoutingEventType = (typeof ROUTING_EVENT_TYPES)[number];
+
+/**
+ * What an event ended in: the routing status it led to (`pending`, `synced`, `failed`, `permanently_failed`,
+ * `completed`, `canceled`), a sync attempt's result (`success`, `retryable_error`, `permanent_error`), or for a
+ * `poll`, the provider status read (PROVIDER_STATUSES).
+ */
+export const ROUTING_EVENT_OUTCOMES = [
+  ...new Set([
+    'pending',
+    'synced',
+    'failed',
+    'permanently_failed',
+    'completed',
+    'canceled',
+    'success',
+    'retryable_error',
+    'permanent_error',
+    ...PROVIDER_STATUSES,
+  ]),
+];
 
 @Entity('routing_events')
 export class RoutingEvent {

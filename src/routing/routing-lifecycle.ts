@@ -4,6 +4,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
+import type { Actor } from '../audit/actor';
+import { changesBetween, recordAuditEvent } from '../audit/audit';
 import { ConflictError, NotFoundError } from '../common/errors';
 import type { ConnectionStatus } from '../connections/connection.entity';
 import type { Address, Homeowner } from '../jobs/job.entity';
@@ -406,9 +408,9 @@ export class RoutingLifecycle {
    * Admin retry: a failed routing goes back to pending with a fresh attempt budget. A routing whose connection
    * can no longer serve it (invalid, or disabled before any create was sent) is released from it, so the next
    * attempt binds to the company's current connection; `create_sent` keeps the lookup-before-create on where an
-   * earlier create may have reached a provider.
+   * earlier create may have reached a provider. Recorded in the audit trail as `actor`'s.
    */
-  async retry(routingId: string): Promise<Routing> {
+  async retry(routingId: string, actor: Actor): Promise<Routing> {
     return this.db.transaction(async (m) => {
       const [rows] = (await m.query(
         `UPDATE routings r
@@ -417,9 +419,20 @@ export class RoutingLifecycle {
                                      THEN NULL ELSE r.connection_id END
            FROM routings old LEFT JOIN connections c ON c.id = old.connection_id
           WHERE r.id = $1 AND old.id = r.id AND r.status IN ('failed', 'permanently_failed')
-         RETURNING r.id, r.job_id, old.status AS previous`,
+         RETURNING r.id, r.job_id, old.status AS previous, old.attempts AS previous_attempts,
+                   old.connection_id AS previous_connection_id, r.connection_id`,
         [routingId],
-      )) as [{ id: string; job_id: string; previous: RoutingStatus }[], number];
+      )) as [
+        {
+          id: string;
+          job_id: string;
+          previous: RoutingStatus;
+          previous_attempts: number;
+          previous_connection_id: string | null;
+          connection_id: string | null;
+        }[],
+        number,
+      ];
       if (!rows.length) {
         const current = await m.findOneBy(Routing, { id: routingId });
         if (!current) throw new NotFoundError('Routing', routingId);
@@ -436,6 +449,17 @@ export class RoutingLifecycle {
           events: [{ type: 'manual_retry', outcome: 'pending', message: 'retried by an admin' }],
         },
       ]);
+      const [row] = rows;
+      await recordAuditEvent(m, {
+        actor,
+        action: 'routing.retried',
+        resourceType: 'routing',
+        resourceId: routingId,
+        changes: changesBetween(
+          { status: row.previous, attempts: row.previous_attempts, connectionId: row.previous_connection_id },
+          { status: 'pending', attempts: 0, connectionId: row.connection_id },
+        ),
+      });
       return m.findOneByOrFail(Routing, { id: routingId });
     });
   }

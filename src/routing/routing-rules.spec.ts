@@ -41,7 +41,31 @@ describe('chooseTargets without explicit targets', () => {
   });
 
   it('no match is an empty, successful decision (the job is unrouted)', () => {
-    expect(chooseTargets(request, [])).toEqual({ ok: true, targets: [] });
+    expect(chooseTargets(request, [])).toEqual({ ok: true, targets: [], unroutedReason: 'no_receiving_company' });
+  });
+
+  it.each<[string, CandidateCompany[], string | null]>([
+    ['routed', [company('a')], null],
+    ['nobody', [], 'no_receiving_company'],
+    ['only the referrer', [company('ref')], 'no_receiving_company'],
+    [
+      'only inactive or unconnected',
+      [company('a', { isActive: false }), company('b', { providerType: null })],
+      'no_receiving_company',
+    ],
+    ['only other trades', [company('a', { trades: ['plumbing'] })], 'no_company_for_trade'],
+    [
+      'the trade, elsewhere',
+      [company('a', { trades: ['electrical'], serviceAreaZips: ['10001'] }), company('b', { trades: ['hvac'] })],
+      'no_company_serving_zip',
+    ],
+  ])('says why a job is unrouted: %s', (_, candidates, reason) => {
+    expect(chooseTargets(request, candidates)).toMatchObject({ ok: true, unroutedReason: reason });
+  });
+
+  it('a job without a trade when every company specializes: no company for its trade', () => {
+    const decision = chooseTargets({ ...request, trade: null }, [company('spec', { trades: ['hvac'] })]);
+    expect(decision).toMatchObject({ ok: true, targets: [], unroutedReason: 'no_company_for_trade' });
   });
 });
 
@@ -59,6 +83,14 @@ describe('chooseTargets with targetCompanyIds', () => {
       companies,
     );
     expect(ids(decision)).toEqual(['a']);
+  });
+
+  it('an empty list of targets leaves the job unrouted, saying so', () => {
+    const decision = chooseTargets(
+      { referringCompanyId: 'ref', trade: 'electrical', zip: '78701', targetCompanyIds: [] },
+      companies,
+    );
+    expect(decision).toEqual({ ok: true, targets: [], unroutedReason: 'no_targets' });
   });
 
   it('names every target that cannot receive', () => {

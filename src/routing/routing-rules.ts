@@ -17,8 +17,24 @@ export interface RoutingRequest {
   targetCompanyIds?: string[];
 }
 
+/**
+ * Why a job reached no company (it is `unrouted`), from the first rule that left no one:
+ * - `no_targets`: `targetCompanyIds` was an empty list;
+ * - `no_receiving_company`: no other active company has a provider connected;
+ * - `no_company_for_trade`: none of those takes the job's trade (a job without a trade: none takes every trade);
+ * - `no_company_serving_zip`: some take the trade, but none serves the job's ZIP.
+ */
+export const UNROUTED_REASONS = [
+  'no_targets',
+  'no_receiving_company',
+  'no_company_for_trade',
+  'no_company_serving_zip',
+] as const;
+export type UnroutedReason = (typeof UNROUTED_REASONS)[number];
+
 export type RoutingDecision =
-  { ok: true; targets: (CandidateCompany & { providerType: ProviderType })[] } | { ok: false; errors: FieldError[] };
+  | { ok: true; targets: (CandidateCompany & { providerType: ProviderType })[]; unroutedReason: UnroutedReason | null }
+  | { ok: false; errors: FieldError[] };
 
 const canReceive = (c: CandidateCompany): c is CandidateCompany & { providerType: ProviderType } =>
   c.isActive && c.providerType !== null;
@@ -43,13 +59,21 @@ export function chooseTargets(request: RoutingRequest, companies: CandidateCompa
       else if (canReceive(company)) return [company];
       return [];
     });
-    return errors.length ? { ok: false, errors } : { ok: true, targets };
+    if (errors.length) return { ok: false, errors };
+    return { ok: true, targets, unroutedReason: targets.length ? null : 'no_targets' };
   }
   const zip = zip5(request.zip);
-  const targets = companies
-    .filter(canReceive)
-    .filter((c) => c.id !== request.referringCompanyId)
-    .filter((c) => c.trades.length === 0 || (request.trade !== null && c.trades.includes(request.trade)))
-    .filter((c) => c.serviceAreaZips.length === 0 || c.serviceAreaZips.includes(zip));
-  return { ok: true, targets };
+  const receivers = companies.filter(canReceive).filter((c) => c.id !== request.referringCompanyId);
+  const forTrade = receivers.filter(
+    (c) => c.trades.length === 0 || (request.trade !== null && c.trades.includes(request.trade)),
+  );
+  const targets = forTrade.filter((c) => c.serviceAreaZips.length === 0 || c.serviceAreaZips.includes(zip));
+  const unroutedReason = targets.length
+    ? null
+    : !receivers.length
+      ? 'no_receiving_company'
+      : !forTrade.length
+        ? 'no_company_for_trade'
+        : 'no_company_serving_zip';
+  return { ok: true, targets, unroutedReason };
 }

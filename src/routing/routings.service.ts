@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 
+import { Actor } from '../audit/actor';
 import { Caller } from '../auth/caller';
 import { ForbiddenError, NotFoundError } from '../common/errors';
 import { Page, pageQuery, toPage } from '../common/pagination';
@@ -48,9 +49,9 @@ export class RoutingsService {
   }
 
   /** Admin retry: a failed routing goes back to pending with a fresh attempt budget, at high priority. */
-  async retry(id: string, requestId?: string): Promise<RoutingResponse> {
-    const routing = await this.lifecycle.retry(id);
-    await this.syncProducer.enqueue([id], { priority: PRIORITY.high, requestId });
+  async retry(id: string, actor: Actor): Promise<RoutingResponse> {
+    const routing = await this.lifecycle.retry(id, actor);
+    await this.syncProducer.enqueue([id], { priority: PRIORITY.high, requestId: actor.requestId ?? undefined });
     return toRoutingResponse(routing);
   }
 }

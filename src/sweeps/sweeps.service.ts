@@ -2,11 +2,15 @@ import { randomUUID } from 'node:crypto';
 
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
-import { Queue } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
 
+import { Actor } from '../audit/actor';
+import { recordAuditEvent } from '../audit/audit';
 import { AppConfig } from '../config/app-config';
 import { METRIC } from '../metrics/metrics';
 import { PollingService } from '../polling/polling.service';
@@ -29,6 +33,7 @@ export class SweepsService {
   private readonly logger = new Logger(SweepsService.name);
 
   constructor(
+    @InjectDataSource() private readonly db: DataSource,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
     private readonly sync: SyncService,
@@ -48,16 +53,45 @@ export class SweepsService {
     return this.trigger(name);
   }
 
-  /** Enqueues one run of the sweep; used by the cron and by `POST /api/admin/sweeps/:name/run`. */
-  async trigger(name: SweepName, requestId?: string): Promise<string> {
+  /**
+   * Enqueues one run of the sweep; used by the cron and by `POST /api/admin/sweeps/:name/run`. A run someone asked
+   * for is an audit event of `actor`, committed only once the run is queued; should the commit fail, the queued run
+   * is taken back (a run a worker already started is harmless: it does what the next cron tick would).
+   */
+  async trigger(name: SweepName, actor?: Actor): Promise<string> {
     const sweepId = randomUUID();
-    await this.defaultQueue.add(JOB.runSweep, { name, sweepId, requestId } satisfies RunSweepData, {
-      jobId: `sweep_${name}_${sweepId}`,
-      priority:
-        name === 'retry' ? PRIORITY.high : name === 'sync' || name === 'webhooks' ? PRIORITY.medium : PRIORITY.low,
-      removeOnComplete: { count: 100 },
-      removeOnFail: { count: 100 },
-    });
+    const enqueue = () =>
+      this.defaultQueue.add(
+        JOB.runSweep,
+        { name, sweepId, requestId: actor?.requestId ?? undefined } satisfies RunSweepData,
+        {
+          jobId: `sweep_${name}_${sweepId}`,
+          priority:
+            name === 'retry' ? PRIORITY.high : name === 'sync' || name === 'webhooks' ? PRIORITY.medium : PRIORITY.low,
+          removeOnComplete: { count: 100 },
+          removeOnFail: { count: 100 },
+        },
+      );
+    if (!actor) {
+      await enqueue();
+      return sweepId;
+    }
+    let queued: Job | undefined;
+    try {
+      await this.db.transaction(async (m) => {
+        await recordAuditEvent(m, {
+          actor,
+          action: 'sweep.triggered',
+          resourceType: 'sweep',
+          resourceId: sweepId,
+          changes: { name: { old: null, new: name } },
+        });
+        queued = await enqueue();
+      });
+    } catch (error) {
+      await queued?.remove().catch(() => undefined);
+      throw error;
+    }
     return sweepId;
   }
 

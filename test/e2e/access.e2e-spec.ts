@@ -149,6 +149,18 @@ describe('API keys, companies and technicians', () => {
       );
     });
 
+    it('reads its own company and lists its technicians, and sees no other company (404)', async () => {
+      const read = await company.get(`/api/companies/${own.referrer.id}`);
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ id: own.referrer.id, provider: { type: 'housecallpro', configured: true } });
+      const technicians = await company.get(`/api/companies/${own.referrer.id}/technicians`);
+      expect(technicians.status).toBe(200);
+      expect(technicians.body.items.map((x: { id: string }) => x.id)).toEqual([own.technician.id]);
+      expectProblem(await company.get(`/api/companies/${other.referrer.id}`), 404);
+      expectProblem(await company.get(`/api/companies/${other.referrer.id}/technicians`), 404);
+      expectProblem(await company.patch(`/api/companies/${own.referrer.id}`, { name: 'mine now' }), 403);
+    });
+
     it('creates jobs only for its own company', async () => {
       expectProblem(
         await company.post(
@@ -222,6 +234,29 @@ describe('API keys, companies and technicians', () => {
         400,
         'provider.type',
       );
+    });
+
+    it('names every bad credential field at once, once the rest of the body is valid', async () => {
+      const res = await admin.post('/api/companies', {
+        name: 'Half creds',
+        trades: ['electrcal'],
+        provider: { type: 'servicetitan', credentials: { tenantId: 'abc', clientSecret: 'leak-me-not' } },
+      });
+      const problem = expectProblem(res, 400);
+      expect(problem.errors).toEqual([
+        { field: 'trades', message: expect.stringMatching(/^each value must be one of the trades: /) },
+      ]);
+      // The credentials are checked by the provider once the body's shape is right.
+      const fixed = await admin.post('/api/companies', {
+        name: 'Half creds',
+        provider: { type: 'servicetitan', credentials: { tenantId: 'abc', clientSecret: 'leak-me-not' } },
+      });
+      expect(expectProblem(fixed, 400).errors).toEqual([
+        { field: 'provider.credentials.tenantId', message: 'must be an integer id (digits only)' },
+        { field: 'provider.credentials.clientId', message: 'is required' },
+        { field: 'provider.credentials.bookingProviderId', message: 'is required' },
+      ]);
+      expect(JSON.stringify(fixed.body)).not.toContain('leak-me-not');
     });
 
     it('updates: deactivate, change provider, remove provider', async () => {

@@ -8,6 +8,7 @@ import {
   serviceTitanCredentials,
 } from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp } from '../helpers/app';
+import { recordResponse } from '../contract/contract-recorder';
 import { ApiClient, ApiResponse, apiClient, expectProblem } from '../helpers/http';
 import { TEST_ADMIN_KEY } from '../test-env';
 
@@ -1085,7 +1086,7 @@ const cases: BadCase[] = [
   {
     name: 'routings list: unknown provider',
     method: 'GET',
-    path: '/api/routings?providerType=jobber',
+    path: '/api/routings?providerType=fieldedge',
     status: 400,
     field: 'providerType',
   },
@@ -1167,6 +1168,7 @@ async function send(baseUrl: string, c: BadCase, ctx: Ctx): Promise<ApiResponse>
       // left as text: the assertions below report it
     }
   }
+  recordResponse(baseUrl, { method: c.method, path, status: res.status, headers: res.headers, body: parsed });
   return { status: res.status, body: parsed, headers: res.headers, contentType };
 }
 
@@ -1210,6 +1212,35 @@ describe('Bad input on every endpoint that takes a body, a query or an id', () =
     const text = JSON.stringify(problem);
     for (const leak of LEAKS) expect(text).not.toMatch(leak);
     expect(text.length).toBeLessThan(4096); // nothing of a huge body is echoed back
+  });
+
+  it.each([
+    ['malformed JSON', '{"summary": "MARKER-abc', 'application/json', 'body'],
+    ['JSON with trailing text', '{"summary":"x"} MARKER-abc', 'application/json', 'body'],
+    ['a JSON string', '"MARKER-abc"', 'application/json', 'body'],
+    ['a latin1 charset', '{"summary":"MARKER-abc"}', 'application/json; charset=latin1', undefined],
+  ])('never echoes the request in a problem: %s', async (_, raw, contentType, field) => {
+    const res = await fetch(`${t.url}/api/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': contentType },
+      body: raw,
+    });
+    const text = await res.text();
+    recordResponse(t.url, {
+      method: 'POST',
+      path: '/api/jobs',
+      status: res.status,
+      headers: res.headers,
+      body: JSON.parse(text),
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(text).not.toMatch(/MARKER|latin1/i);
+    if (field) expect(JSON.parse(text).errors).toEqual([{ field, message: 'is not valid JSON' }]);
+  });
+
+  it('never echoes a malformed path', async () => {
+    const problem = expectProblem(await admin.get('/api/jobs/%E0%A4%AMARKER'), 400);
+    expect(JSON.stringify(problem)).not.toMatch(/MARKER|%E0/);
   });
 
   it('was not polluted and still works afterwards', async () => {
@@ -1283,6 +1314,8 @@ describe('Bad input on every endpoint that takes a body, a query or an id', () =
         },
         body: gzipSync(JSON.stringify({ name: 'Gzip Co' })),
       });
+      const body = await res.json();
+      recordResponse(t.url, { method: 'POST', path: '/api/companies', status: res.status, headers: res.headers, body });
       expect(res.status).toBe(201);
     });
   });

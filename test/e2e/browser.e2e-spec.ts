@@ -108,8 +108,14 @@ describe('Browser - Swagger UI and Bull Board in Chromium', () => {
     const model = requestBody.locator('.model-box').first();
     await model.waitFor({ state: 'visible' });
     await expect(model.innerText()).resolves.toContain(schemaName);
-    // Swagger UI stars the required properties: exactly the schema's required list.
-    const starred = await model.locator('tr.property-row.required > td:first-child').allInnerTexts();
+    // Swagger UI (its JSON Schema 2020-12 view of an OpenAPI 3.1 document) stars the required properties: exactly
+    // the schema's required list.
+    const starred = await model
+      .locator(
+        'li.json-schema-2020-12-property--required > article[data-json-schema-level="1"] > ' +
+          '.json-schema-2020-12-head .json-schema-2020-12__title',
+      )
+      .allInnerTexts();
     expect(starred.map((name) => name.replace('*', '').trim()).sort()).toEqual([...required].sort());
     await requestBody.screenshot({ path: join(ARTIFACTS, 'swagger-post-jobs-schema.png') });
 

@@ -30,7 +30,9 @@ describe('Cleanup sweep - archive, expire, rescue', () => {
             tech AS (INSERT INTO technicians (company_id, first_name, last_name) SELECT id, 'T', 'T' FROM c RETURNING id, company_id),
             j AS (
               INSERT INTO jobs (status, company_id, technician_id, homeowner, address, summary, finished_at, created_at)
-              SELECT $2, tech.company_id, tech.id, '{}', '{}', 'seed ' || g,
+              SELECT $2, tech.company_id, tech.id, '{"firstName":"A","lastName":"B","phone":null,"email":"a@b.example"}',
+                     '{"street":"1 Main St","unit":null,"city":"Austin","state":"TX","zip":"78701","country":"US"}',
+                     'seed ' || g,
                      CASE WHEN $3::int IS NULL THEN NULL ELSE now() - $3::int * interval '1 day' END,
                      now() - interval '200 days'
                 FROM tech, generate_series(1, $1::int) g RETURNING id, company_id),

@@ -12,6 +12,7 @@ import { APP_MODES, AppMode } from '../../src/config/app-mode';
 import { envSchema } from '../../src/config/env';
 import { METRIC } from '../../src/metrics/metrics';
 import { TestApp, startTestApp } from '../helpers/app';
+import { apiClient } from '../helpers/http';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../test-env';
 
 // The deployment files are checked against the code they deploy: the config schema, the routes the
@@ -466,21 +467,20 @@ describe.each(podModes)('probes and /metrics - APP_MODE=%s', (mode) => {
   it.each(containers.flatMap((c) => probesOf(c).map(([kind, probe]) => [kind, probe.httpGet!.path] as const)))(
     '%s GET %s answers 200',
     async (_, path) => {
-      const res = await fetch(`${t.url}${path}`);
+      const res = await apiClient(t.url).get(path);
       expect({ path, status: res.status }).toEqual({ path, status: 200 });
-      expect(await res.json()).toMatchObject({ status: 'ok' });
+      expect(res.body).toMatchObject({ status: 'ok' });
     },
   );
 
   it.each(ofKind('ServiceMonitor').flatMap((m) => m.spec.endpoints.map((e: { path: string }) => e.path)))(
     'the ServiceMonitor path %s answers Prometheus text',
     async (path) => {
-      const res = await fetch(`${t.url}${path}`);
+      const res = await apiClient(t.url).get<string>(path);
       expect(res.status).toBe(200);
-      const contentType = res.headers.get('content-type') ?? '';
-      expect(contentType).toMatch(/^text\/plain/);
-      expect(contentType).toContain('version=0.0.4');
-      const text = await res.text();
+      expect(res.contentType).toMatch(/^text\/plain/);
+      expect(res.contentType).toContain('version=0.0.4');
+      const text = res.body;
       const lines = text.split('\n').filter((l) => l && !l.startsWith('#'));
       expect(lines.length).toBeGreaterThan(10);
       expect(
@@ -505,7 +505,7 @@ describe('Grafana dashboard - deploy/grafana/tradeengage-dashboard.json', () => 
 
   beforeAll(async () => {
     t = await startTestApp({}, 'all');
-    exposition = await (await fetch(`${t.url}/metrics`)).text();
+    exposition = (await apiClient(t.url).get<string>('/metrics')).body;
     series = exposedSeries(exposition);
   });
   afterAll(() => t?.close());
@@ -598,5 +598,32 @@ describe('Grafana dashboard - deploy/grafana/tradeengage-dashboard.json', () => 
       ]);
       expect({ panel, unknown: promqlLabels(expr).filter((l) => !allowed.has(l)) }).toEqual({ panel, unknown: [] });
     }
+  });
+});
+
+describe('Node.js runtime - Dockerfile, engines, CI', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const ranges: string[] = pkg.engines.node.split('||').map((r: string) => r.trim());
+  const image = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  const ciNode = /^VERSION=(\d+)\.(\d+)\.\d+$/m.exec(readFileSync(join(ROOT, 'scripts/node24.sh'), 'utf8'));
+
+  it('builds the image on the Node major CI tests (scripts/node24.sh), an even (LTS) one that engines admits', () => {
+    expect(image?.[1]).toBeDefined();
+    expect(image![1]).toBe(ciNode?.[1]);
+    expect(Number(image![1]) % 2).toBe(0);
+    const range = ranges.find((r) => r.startsWith(`^${image![1]}.`));
+    expect({ range, ciMinorAtLeast: Number(ciNode![2]) >= Number(range?.split('.')[1]) }).toEqual({
+      range: expect.any(String),
+      ciMinorAtLeast: true,
+    });
+  });
+
+  it('admits the Node the tests run on', () => {
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    const admitted = ranges.some((r) => {
+      const [m, n] = r.replace('^', '').split('.').map(Number);
+      return major === m && minor >= n;
+    });
+    expect({ node: process.version, admitted }).toEqual({ node: process.version, admitted: true });
   });
 });

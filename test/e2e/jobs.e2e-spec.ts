@@ -1,10 +1,13 @@
 import { Queue } from 'bullmq';
 
+import { DEFAULT_TRADES } from '../../src/config/env';
 import { QUEUE } from '../../src/queue/queues';
 import { createCompany, createNetwork, createTechnician, jobBody } from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp, truncateAll } from '../helpers/app';
 import { ApiClient, apiClient, expectProblem } from '../helpers/http';
 import { TEST_ADMIN_KEY, TEST_REDIS_URL } from '../test-env';
+
+const ADDRESS = { street: '1 Main St', city: 'Austin', state: 'TX', zip: '78701' };
 
 // API mode: nothing consumes the sync queue, so the test can see exactly what the API enqueued.
 describe('Jobs API - /api/jobs', () => {
@@ -14,7 +17,11 @@ describe('Jobs API - /api/jobs', () => {
 
   beforeAll(async () => {
     await flushTestRedis();
-    t = await startTestApp({}, 'api');
+    // The default taxonomy plus trades of this file's own, so its routing rules see only its own companies.
+    t = await startTestApp(
+      { TRADES: [...DEFAULT_TRADES, 'rules_trade', 'other_trade', 'unserved_trade', 'orphan_trade'].join(',') },
+      'api',
+    );
     // The routing rules look at every company: start from an empty network.
     await truncateAll(t.db);
     admin = apiClient(t.url, TEST_ADMIN_KEY);
@@ -78,7 +85,7 @@ describe('Jobs API - /api/jobs', () => {
     });
 
     it('routes by the rules when no targets are given: trade, service area, active, configured, not the referrer', async () => {
-      const trade = `trade-${Date.now()}`;
+      const trade = 'rules_trade';
       const referrer = await createCompany(admin, { trades: [trade] }); // has a provider but is the referrer
       const technician = await createTechnician(admin, referrer.id);
       const match = await createCompany(admin, { trades: [trade], serviceAreaZips: ['73301'] });
@@ -89,7 +96,7 @@ describe('Jobs API - /api/jobs', () => {
       await createCompany(admin, { trades: [trade], serviceAreaZips: ['10001'] }); // outside the area
       await createCompany(admin, { trades: [trade], isActive: false }); // inactive
       await createCompany(admin, { trades: [trade], provider: undefined }); // nothing to sync to
-      await createCompany(admin, { trades: ['other-trade'] }); // other trade
+      await createCompany(admin, { trades: ['other_trade'] }); // other trade
 
       const res = await admin.post(
         '/api/jobs',
@@ -108,14 +115,63 @@ describe('Jobs API - /api/jobs', () => {
       );
     });
 
-    it('answers 201 unrouted with no routings when no company matches', async () => {
+    it('answers 201 unrouted with no routings when no company matches, saying why, and keeps the reason', async () => {
       const { referrer, technician } = await createNetwork(admin, 0);
+      await createCompany(admin, { trades: ['unserved_trade'], serviceAreaZips: ['10001'] });
+      const cases: [Record<string, unknown>, string][] = [
+        [{ trade: 'unserved_trade', address: { ...ADDRESS, zip: '78702' } }, 'no_company_serving_zip'],
+        [{ trade: 'orphan_trade' }, 'no_company_for_trade'],
+        [{ targetCompanyIds: [] }, 'no_targets'],
+      ];
+      for (const [overrides, reason] of cases) {
+        const res = await admin.post('/api/jobs', jobBody(referrer.id, technician.id, overrides));
+        expect({ reason, status: res.status }).toEqual({ reason, status: 201 });
+        expect(res.body).toMatchObject({ status: 'unrouted', unroutedReason: reason, routings: [] });
+        expect((await admin.get(`/api/jobs/${res.body.id}`)).body.unroutedReason).toBe(reason);
+      }
+      const routed = await createNetwork(admin, 1);
+      const job = await admin.post(
+        '/api/jobs',
+        jobBody(routed.referrer.id, routed.technician.id, { targetCompanyIds: [routed.targets[0].id] }),
+      );
+      expect(job.body).toMatchObject({ status: 'open', unroutedReason: null });
+    });
+
+    it('400 for a trade outside the taxonomy, listing the accepted trades', async () => {
+      const { referrer, technician, targets } = await createNetwork(admin, 1);
       const res = await admin.post(
         '/api/jobs',
-        jobBody(referrer.id, technician.id, { trade: `nobody-does-${Date.now()}` }),
+        jobBody(referrer.id, technician.id, { trade: 'electrcal', targetCompanyIds: [targets[0].id] }),
       );
-      expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ status: 'unrouted', routings: [] });
+      const problem = expectProblem(res, 400, 'trade');
+      const message: string = problem.errors.find((e: { field: string }) => e.field === 'trade').message;
+      expect(message).toContain('plumbing, electrical, hvac, roofing');
+      expect(message).toContain('rules_trade');
+      expect(message).not.toContain('electrcal');
+      // Any case, trimmed: the taxonomy's spelling is stored.
+      const ok = await admin.post(
+        '/api/jobs',
+        jobBody(referrer.id, technician.id, { trade: ' HVAC ', targetCompanyIds: [targets[0].id] }),
+      );
+      expect(ok.body).toMatchObject({ trade: 'hvac' });
+    });
+
+    it('reports every error of a body at once: unknown field, bad state, no phone or email, bad nested fields', async () => {
+      const { referrer, technician } = await createNetwork(admin, 0);
+      const body = jobBody(referrer.id, technician.id, {
+        homeowner: { firstName: '', lastName: 'Doe' },
+        address: { ...ADDRESS, state: 'XX' },
+        trade: 'electrcal',
+        color: 'blue',
+      });
+      const problem = expectProblem(await admin.post('/api/jobs', body), 400);
+      expect(problem.errors.map((e: { field: string }) => e.field).sort()).toEqual(
+        ['address.state', 'color', 'homeowner', 'homeowner.firstName', 'trade'].sort(),
+      );
+      expect(problem.errors).toContainEqual({ field: 'homeowner', message: 'needs a phone or an email' });
+      expect(problem.errors).toContainEqual({ field: 'color', message: 'should not exist' });
+      // One message per field: the first check that failed.
+      expect(new Set(problem.errors.map((e: { field: string }) => e.field)).size).toBe(problem.errors.length);
     });
 
     it('422 names each target that cannot receive, and stores nothing', async () => {
@@ -298,7 +354,7 @@ describe('Jobs API - /api/jobs', () => {
         '/api/jobs',
         jobBody(referrer.id, technician.id, { trade: 'roofing', targetCompanyIds: [targets[0].id] }),
       );
-      await admin.post('/api/jobs', jobBody(referrer.id, technician.id, { trade: `none-${Date.now()}` }));
+      await admin.post('/api/jobs', jobBody(referrer.id, technician.id, { trade: 'unserved_trade' }));
       const open = await admin.get(`/api/jobs?companyId=${referrer.id}&status=open&createdFrom=${from}`);
       expect(open.body.items.map((j: any) => j.trade)).toEqual(['roofing']);
       const roofing = await admin.get(`/api/jobs?companyId=${referrer.id}&trade=roofing`);
@@ -314,6 +370,25 @@ describe('Jobs API - /api/jobs', () => {
       expectProblem(await admin.get('/api/jobs?cursor=garbage'), 400, 'cursor');
       expectProblem(await admin.get('/api/jobs?limit=0'), 400, 'limit');
       expectProblem(await admin.get('/api/jobs?limit=201'), 400, 'limit');
+    });
+
+    it.each([
+      ['limit=abc', 'limit', 'must be an integer'],
+      ['limit=1.5', 'limit', 'must be an integer'],
+      ['limit=', 'limit', 'must be an integer'],
+      ['limit=0', 'limit', 'must not be less than 1'],
+      ['createdFrom=2020-02-30', 'createdFrom', 'must be an ISO 8601 date or date-time'],
+      ['createdTo=2021-02-29T00:00:00Z', 'createdTo', 'must be an ISO 8601 date or date-time'],
+      ['createdFrom=Jan%201%202020', 'createdFrom', 'must be an ISO 8601 date or date-time'],
+      ['createdFrom=2020-01-01T24:00:00Z', 'createdFrom', 'must be an ISO 8601 date or date-time'],
+    ])('validates numbers and dates strictly: ?%s', async (query, field, message) => {
+      const problem = expectProblem(await admin.get(`/api/jobs?${query}`), 400, field);
+      expect(problem.errors).toEqual([{ field, message }]);
+    });
+
+    it('takes a date alone as midnight UTC', async () => {
+      const res = await admin.get('/api/jobs?createdFrom=2020-02-29&createdTo=2999-01-01T00:00:00%2B02:00');
+      expect(res.status).toBe(200);
     });
   });
 });

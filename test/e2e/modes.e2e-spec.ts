@@ -112,7 +112,7 @@ describe('Run modes - APP_MODE', () => {
       expect(operation.security).toEqual([{ bearer: [] }]);
       for (const status of ['400', '401', '429']) {
         expect(schemaName(operation.responses[status]?.content?.['application/problem+json']?.schema.$ref)).toBe(
-          'ProblemSchema',
+          'Problem',
         );
       }
     });
@@ -142,7 +142,7 @@ describe('Run modes - APP_MODE', () => {
     });
 
     it('documents the problem shape and the request schemas with their required fields', () => {
-      const problem = doc.components.schemas.ProblemSchema;
+      const problem = doc.components.schemas.Problem;
       expect(Object.keys(problem.properties ?? {})).toEqual(
         expect.arrayContaining(['type', 'title', 'status', 'detail', 'requestId', 'errors']),
       );

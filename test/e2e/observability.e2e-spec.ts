@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 
 import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
@@ -146,6 +147,14 @@ describe('Observability: logs, metrics, health, queue operations', () => {
       expect(metricValue(text, 'queue_jobs', { queue: 'sync', state: 'waiting' })).toBeGreaterThanOrEqual(0);
       expect(metricValue(text, 'sweep_runs_total', { name: 'poll', outcome: 'success' })).toBeGreaterThanOrEqual(2);
       expect(metricValue(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    });
+
+    it('passes promtool check metrics (no gauge named like a counter)', async () => {
+      const text = (await apiClient(t.url).get<string>('/metrics')).body;
+      const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect(check.error?.message ?? null).toBeNull(); // promtool (Prometheus) must be installed
+      expect({ status: check.status, output: `${check.stdout}${check.stderr}` }).toEqual({ status: 0, output: '' });
+      expect(text).toMatch(/^nodejs_active_handles\{/m);
     });
   });
 

@@ -1,4 +1,5 @@
 import { registerProvider } from '../../src/providers/provider-catalog';
+import { useContractDocument } from '../contract/contract-recorder';
 import { createNetwork, jobBody } from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp, truncateAll } from '../helpers/app';
 import { ApiClient, apiClient, expectProblem } from '../helpers/http';
@@ -25,8 +26,12 @@ describe('Provider seam - a provider defined only in test/ syncs and polls end t
     });
     await truncateAll(t.db);
     admin = apiClient(t.url, TEST_ADMIN_KEY);
+    // The contract this app publishes includes the provider registered above; other test files' apps do not.
+    useContractDocument((await admin.get('/api/docs-json')).body);
   });
   afterAll(async () => {
+    // Other test files' apps do not know this provider: leave none of its rows behind.
+    await truncateAll(t.db);
     await t.close();
     await server.stop();
   });

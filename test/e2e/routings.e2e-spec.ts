@@ -56,7 +56,7 @@ describe('Routings API - /api/routings', () => {
     const byProvider = await admin.get(`/api/routings?jobId=${job.id}&providerType=servicetitan`);
     expect(byProvider.body.items).toHaveLength(2);
     expectProblem(await admin.get('/api/routings?status=nope'), 400, 'status');
-    expectProblem(await admin.get('/api/routings?providerType=jobber'), 400, 'providerType');
+    expectProblem(await admin.get('/api/routings?providerType=fieldedge'), 400, 'providerType');
   });
 
   describe('POST /api/routings/:id/retry', () => {

@@ -156,8 +156,15 @@ describe('Sync engine (all mode, sandbox over HTTP)', () => {
     async (provider) => {
       await sandbox.setFaults(provider, { timeoutAfterCreateRate: 1 });
       const { routingId } = await referral({ provider });
-      const failed = await waitForStatus(routingId, 'failed');
-      expect(failed.lastError).toMatch(/TIMEOUT|timed out/);
+      // The retry comes within moments (fast backoff), so wait for the failed attempt's event, not the status.
+      const timedOut = await waitFor(
+        async () =>
+          (await routing(routingId)).events.find(
+            (e: any) => e.type === 'sync_attempt' && e.outcome === 'retryable_error',
+          ),
+        { timeoutMs: 15_000, what: 'a timed-out attempt' },
+      );
+      expect(timedOut.message).toMatch(/TIMEOUT|timed out/);
       await sandbox.clearFaults(provider);
       const synced = await waitForStatus(routingId, 'synced');
       expect(synced.events.find((e: any) => e.type === 'sync_attempt' && e.outcome === 'success').message).toContain(

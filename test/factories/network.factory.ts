@@ -1,3 +1,4 @@
+import { recordResponse } from '../contract/contract-recorder';
 import { ApiClient } from '../helpers/http';
 
 let counter = 0;
@@ -63,4 +64,22 @@ export async function createNetwork(admin: ApiClient, receivers = 2, receiverOve
   const targets = [];
   for (let i = 0; i < receivers; i++) targets.push(await createCompany(admin, receiverOverrides));
   return { referrer, technician, targets };
+}
+
+/**
+ * Connects a company to a new Jobber account through the OAuth flow, as a browser would: authorize URL, the
+ * sandbox's approval redirect, then the service's callback. Returns the callback's response and the account id.
+ */
+export async function connectJobber(admin: ApiClient, serviceUrl: string, companyId: string) {
+  const authorize = await admin.post(`/api/companies/${companyId}/connections/jobber/authorize`);
+  if (authorize.status !== 200)
+    throw new Error(`authorize failed: ${authorize.status} ${JSON.stringify(authorize.body)}`);
+  const approval = await fetch(authorize.body.authorizeUrl as string, { redirect: 'manual' });
+  const location = new URL(approval.headers.get('location') ?? '');
+  // The service's public URL in tests is localhost:0; the browser hop goes to where the app really listens.
+  const path = `${location.pathname}${location.search}`;
+  const callback = await fetch(`${serviceUrl}${path}`);
+  const body = await callback.text();
+  recordResponse(serviceUrl, { method: 'GET', path, status: callback.status, headers: callback.headers, body });
+  return { status: callback.status, body, location };
 }

@@ -74,6 +74,15 @@ const FAULTS = {
     latencyMs: { min: 20, max: 250 },
     timeoutAfterCreateRate: 0.05,
   },
+  // For Jobber the create that times out is `requestCreate`: the request is stored, no answer comes.
+  jobber: {
+    errorRate: 0.2,
+    errorStatus: 502,
+    rateLimitRate: 0.1,
+    retryAfterSeconds: 1,
+    latencyMs: { min: 20, max: 250 },
+    timeoutAfterCreateRate: 0.05,
+  },
 } as const;
 
 const SERVICE_ENV = {
@@ -96,6 +105,7 @@ const SERVICE_ENV = {
   RATE_LIMITS: JSON.stringify({
     servicetitan: { perMinute: 100_000, perHour: 10_000_000, burst: 1000 },
     housecallpro: { perMinute: 100_000, perHour: 10_000_000, burst: 1000 },
+    jobber: { perMinute: 100_000, perHour: 10_000_000, burst: 1000 },
   }),
   API_RATE_LIMIT_PER_MINUTE: '1000000',
   // Outbound webhooks: a short timeout and many short delays (13 attempts: a 25% failing receiver loses an event
@@ -202,9 +212,13 @@ class Suite {
       SERVICETITAN_AUTH_URL: sandboxUrl,
       SERVICETITAN_API_URL: sandboxUrl,
       HOUSECALLPRO_API_URL: sandboxUrl,
+      JOBBER_API_URL: sandboxUrl,
+      JOBBER_CLIENT_ID: 'sandbox-jobber-client-id',
+      JOBBER_CLIENT_SECRET: 'sandbox-jobber-client-secret',
     };
     const apiPort = await freePort();
     this.apiUrl = `http://127.0.0.1:${apiPort}`;
+    Object.assign(common, { PUBLIC_BASE_URL: this.apiUrl });
     this.api = this.process('api', NODE, [join(BUILD, 'src/main.js')], {
       ...common,
       APP_MODE: 'api',
@@ -288,7 +302,7 @@ class Suite {
     return res.body;
   }
 
-  async createNetwork(): Promise<{ referrerId: string; technicianId: string; pairs: [string, string][] }> {
+  async createNetwork(): Promise<{ referrerId: string; technicianId: string; targets: string[][] }> {
     const endpoint = await this.post('/api/webhook-endpoints', { url: this.receiver.url('/faults') });
     this.webhookSecret = endpoint.secret;
     const referrer = await this.post('/api/companies', { name: `Faults referrer ${this.runId}`, trades: ['plumbing'] });
@@ -297,7 +311,7 @@ class Suite {
       lastName: 'Ult',
       phone: '512-555-0100',
     });
-    const pairs: [string, string][] = [];
+    const targets: string[][] = [];
     for (let i = 0; i < SETTINGS.accountsPerProvider; i++) {
       const st = await this.post('/api/companies', {
         name: `Faults ST ${i} ${this.runId}`,
@@ -315,19 +329,33 @@ class Suite {
         name: `Faults HCP ${i} ${this.runId}`,
         provider: { type: 'housecallpro', credentials: { apiKey: `hcp_faults_${i}_${this.runId}` } },
       });
-      pairs.push([st.id, hcp.id]);
+      const jobber = await this.post('/api/companies', { name: `Faults Jobber ${i} ${this.runId}` });
+      await this.connectJobber(jobber.id);
+      targets.push([st.id, hcp.id, jobber.id]);
     }
-    return { referrerId: referrer.id, technicianId: technician.id, pairs };
+    return { referrerId: referrer.id, technicianId: technician.id, targets };
+  }
+
+  /** The OAuth connect as a browser does it: authorize URL, the sandbox's approval redirect, the API's callback. */
+  private async connectJobber(companyId: string): Promise<void> {
+    const authorize = await this.ledger.call('POST', `/api/companies/${companyId}/connections/jobber/authorize`, {
+      expect: [200],
+    });
+    if (authorize.verdict !== 'ok') throw new Error(`jobber authorize answered ${authorize.status}`);
+    const approval = await fetch((authorize.body as { authorizeUrl: string }).authorizeUrl, { redirect: 'manual' });
+    const callback = await fetch(approval.headers.get('location') ?? '');
+    if (callback.status !== 200)
+      throw new Error(`jobber callback answered ${callback.status}: ${await callback.text()}`);
   }
 
   async setFaults(on: boolean): Promise<void> {
-    for (const provider of ['servicetitan', 'housecallpro'] as const) {
+    for (const provider of ['servicetitan', 'housecallpro', 'jobber'] as const) {
       if (on) await this.control.setFaults(provider, FAULTS[provider]);
       else await this.control.clearFaults(provider);
     }
   }
 
-  async loadAndChaos(network: { referrerId: string; technicianId: string; pairs: [string, string][] }): Promise<void> {
+  async loadAndChaos(network: { referrerId: string; technicianId: string; targets: string[][] }): Promise<void> {
     const chaosStarted = Date.now();
     const load = runLoad({
       api: this.ledger,
@@ -343,7 +371,7 @@ class Suite {
         address: { street: `${100 + n} Chaos Lane`, city: 'Austin', state: 'TX', zip: '78701' },
         summary: `Fault suite referral #${n}`,
         trade: 'electrical',
-        targetCompanyIds: network.pairs[n % network.pairs.length],
+        targetCompanyIds: network.targets[n % network.targets.length],
       }),
       onCreated: (job) => this.created.set(job.id, job),
     }).finally(() => {
@@ -645,7 +673,7 @@ class Suite {
     const lostRoutings = createdRoutings.filter((r) => !routingById.has(r.id));
     const notSynced = routings.filter((r) => !['synced', 'completed', 'canceled'].includes(r.status));
     const syncing = routings.filter((r) => r.status === 'syncing');
-    const wrongShape = createdIds.filter((id) => this.created.get(id)!.routings.length !== 2);
+    const wrongShape = createdIds.filter((id) => this.created.get(id)!.routings.length !== 3);
 
     // Exactly one record per routing at the provider, and it is the one the routing points to.
     const records = await this.control.records();
@@ -661,10 +689,19 @@ class Suite {
       if (tags.length !== 1) foreign.push(job.id);
       for (const tag of tags) note(tag.slice('te-routing-'.length), job.id);
     }
+    for (const request of records.jobber?.requests ?? []) {
+      const reference = /\[te-routing-([0-9a-f-]{36})\]$/.exec(request.title ?? '')?.[1];
+      if (reference) note(reference, request.id);
+      else foreign.push(request.id);
+    }
     // Each job has its own homeowner: a second customer for the same email means a retry missed the first.
     const customersPerHomeowner = new Map<string, number>();
     for (const customer of records.housecallpro?.customers ?? []) {
       const key = `${customer.keyId} ${customer.email}`;
+      customersPerHomeowner.set(key, (customersPerHomeowner.get(key) ?? 0) + 1);
+    }
+    for (const client of records.jobber?.clients ?? []) {
+      const key = `jobber ${client.accountId} ${client.emails[0]?.address}`;
       customersPerHomeowner.set(key, (customersPerHomeowner.get(key) ?? 0) + 1);
     }
     const duplicateCustomers = [...customersPerHomeowner.values()].reduce((sum, n) => sum + n - 1, 0);
@@ -714,7 +751,7 @@ class Suite {
     this.check(
       'no routing lost',
       lostRoutings.length === 0 && wrongShape.length === 0 && routings.length === createdRoutings.length,
-      `${routings.length} routings in the database, ${createdRoutings.length} answered with 201, ${lostRoutings.length} missing, ${wrongShape.length} jobs without 2 routings`,
+      `${routings.length} routings in the database, ${createdRoutings.length} answered with 201, ${lostRoutings.length} missing, ${wrongShape.length} jobs without 3 routings`,
     );
     this.check(
       'every routing is synced or later',
@@ -743,9 +780,9 @@ class Suite {
       `${duplicates} duplicates, ${missingAtProvider} missing, ${mismatched} not the routing's externalId, ${foreign.length} records of no routing`,
     );
     this.check(
-      'no duplicate Housecall Pro customer',
-      duplicateCustomers === 0 && customersPerHomeowner.size === createdIds.length,
-      `${customersPerHomeowner.size} customers for ${createdIds.length} homeowners, ${duplicateCustomers} duplicates`,
+      'no duplicate Housecall Pro customer or Jobber client',
+      duplicateCustomers === 0 && customersPerHomeowner.size === 2 * createdIds.length,
+      `${customersPerHomeowner.size} customers and clients for ${createdIds.length} homeowners at two providers, ${duplicateCustomers} duplicates`,
     );
     this.check(
       'every valid API request answered',
@@ -792,7 +829,7 @@ class Suite {
       : 'n/a';
     const rows: [string, string][] = [
       ['jobs created (POST /api/jobs 201)', `${numbers.jobs}`],
-      ['routings (ServiceTitan + Housecall Pro)', `${numbers.routings}`],
+      ['routings (ServiceTitan + Housecall Pro + Jobber)', `${numbers.routings}`],
       ['sync attempts recorded', `${numbers.attempts}`],
       ['retries scheduled', `${numbers.retries}`],
       ['stuck syncs rescued by cleanup', `${numbers.rescued}`],

@@ -8,7 +8,8 @@ import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/config/app-config';
 import { AppMode } from '../../src/config/app-mode';
 import { RunningSandbox, startSandbox } from '../../src/sandbox/sandbox';
-import { TEST_ADMIN_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test-env';
+import { registerAppMode } from '../contract/contract-recorder';
+import { SANDBOX_JOBBER_APP, TEST_ADMIN_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test-env';
 
 export interface TestApp {
   app: INestApplication;
@@ -39,6 +40,8 @@ export async function startTestApp(
     SERVICETITAN_APP_KEY: 'test-app-key',
     HOUSECALLPRO_API_URL: sandbox.url,
     JOBBER_API_URL: sandbox.url,
+    JOBBER_CLIENT_ID: SANDBOX_JOBBER_APP.clientId,
+    JOBBER_CLIENT_SECRET: SANDBOX_JOBBER_APP.clientSecret,
     LOG_LEVEL: 'silent',
     ...overrides,
   });
@@ -48,6 +51,7 @@ export async function startTestApp(
   const app = await createApp(config, options);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
+  registerAppMode(`http://127.0.0.1:${address.port}`, mode);
   return {
     app,
     url: `http://127.0.0.1:${address.port}`,
@@ -72,7 +76,7 @@ export async function flushTestRedis(): Promise<void> {
 export async function truncateAll(db: DataSource): Promise<void> {
   await db.query(
     `TRUNCATE companies, technicians, connections, jobs, routings, routing_events, api_keys, idempotency_keys,
-              archived_jobs, archived_routings, archived_routing_events, webhook_endpoints, webhook_events,
-              webhook_deliveries, webhook_delivery_attempts RESTART IDENTITY CASCADE`,
+              archived_jobs, archived_routings, archived_routing_events, audit_events, webhook_endpoints,
+              webhook_events, webhook_deliveries, webhook_delivery_attempts RESTART IDENTITY CASCADE`,
   );
 }

@@ -1,3 +1,5 @@
+import { recordResponse } from '../contract/contract-recorder';
+
 export interface ApiResponse<T = any> {
   status: number;
   body: T;
@@ -5,7 +7,7 @@ export interface ApiResponse<T = any> {
   contentType: string;
 }
 
-/** A small fetch wrapper: real HTTP against the running app. */
+/** A small fetch wrapper: real HTTP against the running app; every response is checked against the OpenAPI document. */
 export function apiClient(baseUrl: string, apiKey?: string) {
   async function call<T = any>(
     method: string,
@@ -23,6 +25,7 @@ export function apiClient(baseUrl: string, apiKey?: string) {
     const contentType = res.headers.get('content-type') ?? '';
     let parsed: unknown = text;
     if (contentType.includes('json') && text) parsed = JSON.parse(text);
+    recordResponse(baseUrl, { method, path, status: res.status, headers: res.headers, body: parsed });
     return { status: res.status, body: parsed as T, headers: res.headers, contentType };
   }
   return {

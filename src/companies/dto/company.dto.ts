@@ -14,8 +14,10 @@ import {
   ValidateNested,
 } from 'class-validator';
 
-import { CONNECTION_STATUSES, ConnectionStatus } from '../../connections/connection.entity';
+import { IsTrade } from '../../common/trades';
 import { IsOptionalNonNull } from '../../common/validation';
+import { CONNECTION_STATUSES, ConnectionStatus } from '../../connections/connection.entity';
+import { DEFAULT_TRADES } from '../../config/env';
 import { ProviderType } from '../../providers/field-service-provider';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -51,17 +53,25 @@ export class CreateCompanyDto {
   @IsBoolean()
   isActive?: boolean;
 
-  @ApiPropertyOptional({ type: [String], example: ['electrical'], description: 'Empty: accepts every trade' })
+  @ApiPropertyOptional({
+    enum: DEFAULT_TRADES,
+    enumName: 'Trade',
+    isArray: true,
+    example: ['electrical'],
+    description: 'The trades it takes (any case), from the configured taxonomy (`TRADES`); empty: every trade',
+  })
   @IsOptional()
   @Transform(lowerTrimEach)
   @IsArray()
   @ArrayMaxSize(50)
   @IsString({ each: true })
-  @Length(1, 50, { each: true })
+  @IsTrade({ each: true })
   trades?: string[];
 
   @ApiPropertyOptional({
-    type: [String],
+    type: 'array',
+    items: { type: 'string', pattern: '^\\d{5}$' },
+    maxItems: 2000,
     example: ['78701', '78702'],
     description: 'Five-digit ZIPs; empty: serves everywhere',
   })
@@ -93,16 +103,26 @@ export class UpdateCompanyDto {
   @IsBoolean()
   isActive?: boolean;
 
-  @ApiPropertyOptional({ type: [String] })
+  @ApiPropertyOptional({
+    enum: DEFAULT_TRADES,
+    enumName: 'Trade',
+    isArray: true,
+    description: 'Replaces the list; empty: every trade',
+  })
   @IsOptionalNonNull()
   @Transform(lowerTrimEach)
   @IsArray()
   @ArrayMaxSize(50)
   @IsString({ each: true })
-  @Length(1, 50, { each: true })
+  @IsTrade({ each: true })
   trades?: string[];
 
-  @ApiPropertyOptional({ type: [String] })
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'string', pattern: '^\\d{5}$' },
+    maxItems: 2000,
+    description: 'Replaces the list; empty: serves everywhere',
+  })
   @IsOptionalNonNull()
   @IsArray()
   @ArrayMaxSize(2000)
@@ -132,10 +152,12 @@ export class ProviderSummary {
 
 export class CompanyResponse {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty() name: string;
-  @ApiProperty() isActive: boolean;
-  @ApiProperty({ type: [String] }) trades: string[];
-  @ApiProperty({ type: [String] }) serviceAreaZips: string[];
+  @ApiProperty({ example: 'Sparky Electric' }) name: string;
+  @ApiProperty({ example: true }) isActive: boolean;
+  @ApiProperty({ type: [String], example: ['electrical'], description: 'Trades it takes; empty: every trade' })
+  trades: string[];
+  @ApiProperty({ type: [String], example: ['78701'], description: 'ZIPs it serves; empty: everywhere' })
+  serviceAreaZips: string[];
   @ApiProperty({ type: ProviderSummary, nullable: true }) provider: ProviderSummary | null;
   @ApiProperty({ format: 'date-time' }) createdAt: Date;
   @ApiProperty({ format: 'date-time' }) updatedAt: Date;

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 
-import { IsOptionalNonNull } from '../../common/validation';
+import { IsOptionalNonNull, IsPhone } from '../../common/validation';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -19,17 +19,18 @@ export class CreateTechnicianDto {
   @Length(1, 100)
   lastName: string;
 
-  @ApiPropertyOptional({ example: 'pat@acme-plumbing.example' })
+  @ApiPropertyOptional({ example: 'pat@acme-plumbing.example', format: 'email', maxLength: 254 })
   @IsOptional()
   @Transform(trim)
   @IsEmail()
   @MaxLength(254)
   email?: string;
 
-  @ApiPropertyOptional({ example: '(512) 555-0147', description: 'Normalized to E.164' })
+  @ApiPropertyOptional({ example: '(512) 555-0147', maxLength: 40, description: 'Normalized to E.164' })
   @IsOptional()
   @IsString()
   @MaxLength(40)
+  @IsPhone()
   phone?: string;
 }
 
@@ -57,11 +58,12 @@ export class UpdateTechnicianDto {
 export class TechnicianResponse {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) companyId: string;
-  @ApiProperty() firstName: string;
-  @ApiProperty() lastName: string;
-  @ApiProperty({ nullable: true, type: String }) email: string | null;
-  @ApiProperty({ nullable: true, type: String, example: '+15125550147' }) phone: string | null;
-  @ApiProperty() isActive: boolean;
+  @ApiProperty({ example: 'Pat' }) firstName: string;
+  @ApiProperty({ example: 'Plumber' }) lastName: string;
+  @ApiProperty({ nullable: true, type: String, format: 'email', example: 'pat@acme-plumbing.example' })
+  email: string | null;
+  @ApiProperty({ nullable: true, type: String, example: '+15125550147', description: 'E.164' }) phone: string | null;
+  @ApiProperty({ example: true }) isActive: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt: Date;
   @ApiProperty({ format: 'date-time' }) updatedAt: Date;
 }

@@ -18,6 +18,9 @@ import {
 } from 'class-validator';
 
 import { US_STATES, ZIP_PATTERN } from '../../common/contact';
+import { IsTrade } from '../../common/trades';
+import { HasPhoneOrEmail, IsPhone } from '../../common/validation';
+import { DEFAULT_TRADES } from '../../config/env';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const upperTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
@@ -42,13 +45,18 @@ export class HomeownerDto {
   @Length(1, 100)
   lastName: string;
 
-  @ApiPropertyOptional({ example: '(512) 555-0147', description: 'Phone or email is required; normalized to E.164' })
+  @ApiPropertyOptional({
+    example: '(512) 555-0147',
+    maxLength: 40,
+    description: 'A phone or an email is required; US numbers without a country code; normalized to E.164',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(40)
+  @IsPhone()
   phone?: string;
 
-  @ApiPropertyOptional({ example: 'jane.doe@example.com' })
+  @ApiPropertyOptional({ example: 'jane.doe@example.com', format: 'email', maxLength: 254 })
   @IsOptional()
   @Transform(trim)
   @IsString()
@@ -77,19 +85,19 @@ export class AddressDto {
   @Length(1, 100)
   city: string;
 
-  @ApiProperty({ example: 'TX', description: 'Two-letter US state code' })
+  @ApiProperty({ example: 'TX', enum: [...US_STATES], description: 'Two-letter US state code (any case)' })
   @Transform(upperTrim)
   @IsString()
   @IsIn([...US_STATES], { message: 'must be a two-letter US state code' })
   state: string;
 
-  @ApiProperty({ example: '78701', description: 'ZIP or ZIP+4' })
+  @ApiProperty({ example: '78701', pattern: ZIP_PATTERN.source, description: 'ZIP or ZIP+4' })
   @Transform(trim)
   @IsString()
   @Matches(ZIP_PATTERN, { message: 'must be a US ZIP or ZIP+4' })
   zip: string;
 
-  @ApiPropertyOptional({ example: 'US', default: 'US', enum: ['US'] })
+  @ApiPropertyOptional({ example: 'US', default: 'US', enum: ['US', 'USA'], description: 'Only US addresses' })
   @IsOptional()
   @Transform(upperTrim)
   @IsIn(['US', 'USA'], { message: 'only US addresses are supported' })
@@ -110,6 +118,7 @@ export class CreateJobDto {
   @ApiProperty({ type: HomeownerDto })
   @IsDefined()
   @IsObject()
+  @HasPhoneOrEmail()
   @ValidateNested()
   @Type(() => HomeownerDto)
   homeowner: HomeownerDto;
@@ -127,16 +136,24 @@ export class CreateJobDto {
   @Length(1, 2000)
   summary: string;
 
-  @ApiPropertyOptional({ example: 'electrical', maxLength: 50 })
+  @ApiPropertyOptional({
+    enum: DEFAULT_TRADES,
+    enumName: 'Trade',
+    description:
+      'The trade the homeowner needs (any case): one of the configured trades (`TRADES`). Without a trade, only ' +
+      'companies that take every trade receive the job.',
+  })
   @IsOptional()
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
   @IsString()
-  @Length(1, 50)
+  @IsTrade()
   trade?: string;
 
   @ApiPropertyOptional({
-    type: [String],
-    format: 'uuid',
+    type: 'array',
+    items: { type: 'string', format: 'uuid' },
+    maxItems: 50,
+    uniqueItems: true,
     description: 'Send to exactly these companies instead of the routing rules',
   })
   @IsOptional()

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsDate, IsIn, IsOptional, IsString, IsUUID, Length, MinDate } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsDate, IsIn, IsOptional, IsString, IsUUID, Length, MaxDate, MinDate, isISO8601 } from 'class-validator';
 
 import { PageQuery } from '../../common/pagination';
 import { JOB_STATUSES, JobStatus } from '../job-status';
@@ -9,6 +9,14 @@ import { JOB_STATUSES, JobStatus } from '../job-status';
 // class-validator runs a property's decorators bottom-up: IsDate (last) is checked first, so "abc" is not a date
 // rather than "before year 1".
 const EARLIEST = new Date('0001-01-01T00:00:00Z');
+const LATEST = new Date('9999-12-31T23:59:59.999Z');
+
+/**
+ * Strict ISO 8601 (a date, or a date-time with an optional offset) becomes a Date; anything else stays text, which
+ * `IsDate` refuses. `new Date()` alone would take "2020-02-30" as March 1 and "Jan 1 2020" as a date.
+ */
+const toStrictDate = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && isISO8601(value, { strict: true, strictSeparator: true }) ? new Date(value) : value;
 
 export class ListJobsQuery extends PageQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'The referring company' })
@@ -28,17 +36,27 @@ export class ListJobsQuery extends PageQuery {
   @Length(1, 50)
   trade?: string;
 
-  @ApiPropertyOptional({ format: 'date-time' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-01-01T00:00:00Z',
+    description: 'Jobs created at or after this time (ISO 8601; a date alone is midnight UTC)',
+  })
   @IsOptional()
-  @Type(() => Date)
+  @Transform(toStrictDate)
+  @MaxDate(LATEST, { message: 'must not be after year 9999' })
   @MinDate(EARLIEST, { message: 'must not be before year 1' })
-  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  @IsDate({ message: 'must be an ISO 8601 date or date-time' })
   createdFrom?: Date;
 
-  @ApiPropertyOptional({ format: 'date-time' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-01-01T00:00:00Z',
+    description: 'Jobs created before this time (ISO 8601; a date alone is midnight UTC)',
+  })
   @IsOptional()
-  @Type(() => Date)
+  @Transform(toStrictDate)
+  @MaxDate(LATEST, { message: 'must not be after year 9999' })
   @MinDate(EARLIEST, { message: 'must not be before year 1' })
-  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  @IsDate({ message: 'must be an ISO 8601 date or date-time' })
   createdTo?: Date;
 }
