@@ -1,5 +1,13 @@
 import { Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiExtraModels, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiExtraModels,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Request } from 'express';
 
 import { Public } from '../auth/caller';
@@ -35,20 +43,36 @@ export class ProviderWebhooksController {
 
   @Post(':provider')
   @HttpCode(202)
-  @ApiOperation({ summary: 'App-level webhooks of a provider (Jobber: signed X-Jobber-Hmac-SHA256)' })
+  @ApiOperation({
+    operationId: 'receiveAppWebhook',
+    summary: "A provider's app-level webhooks",
+    description:
+      'Jobber: `X-Jobber-Hmac-SHA256`, base64 HMAC-SHA256 of the raw body keyed by the app client secret. The events ' +
+      "name their account; the named routings' status is re-read from the provider.",
+  })
+  @ApiParam({ name: 'provider', example: 'jobber' })
   @ApiBody(BODY)
   @ApiAcceptedResponse({ type: WebhookReceivedResponse })
-  @ApiProblems(400, 401, 404, 413)
+  @ApiProblems(400, 401, 404, 413, 503)
   receiveForApp(@Param('provider') provider: string, @Req() req: RawRequest): Promise<WebhookReceivedResponse> {
     return this.webhooks.receive({ provider, ...raw(req) });
   }
 
   @Post(':provider/:connectionId/:token')
   @HttpCode(202)
-  @ApiOperation({ summary: "A connection's webhooks (its `webhookUrl`): Housecall Pro, ServiceTitan" })
+  @ApiOperation({
+    operationId: 'receiveConnectionWebhook',
+    summary: "A connection's webhooks (its `webhookUrl`)",
+    description:
+      "Housecall Pro and ServiceTitan: the URL's token is the connection's secret. The named routings' status is " +
+      're-read from the provider.',
+  })
+  @ApiParam({ name: 'provider', example: 'housecallpro' })
+  @ApiParam({ name: 'connectionId', format: 'uuid' })
+  @ApiParam({ name: 'token', description: "The connection's webhook token (part of its `webhookUrl`)" })
   @ApiBody(BODY)
   @ApiAcceptedResponse({ type: WebhookReceivedResponse })
-  @ApiProblems(400, 401, 404, 413)
+  @ApiProblems(400, 401, 404, 413, 503)
   receiveForConnection(
     @Param('provider') provider: string,
     @Param('connectionId') connectionId: string,

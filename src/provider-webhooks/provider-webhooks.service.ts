@@ -9,6 +9,7 @@ import Redis from 'ioredis';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 
+import { systemActor } from '../audit/actor';
 import { DomainError, NotFoundError, UnauthorizedError, ValidationError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { ConnectionUnusableError } from '../connections/connection-errors';
@@ -125,7 +126,9 @@ export class ProviderWebhooksService {
       }
       case 'disconnect': {
         const reason = `${providerCatalog.get(data.provider).displayName} reported the app disconnected (${data.topic})`;
-        for (const connectionId of data.connectionIds) await this.connections.invalidate(connectionId, reason);
+        // The service acts on the provider's word: a system change, traced to the webhook's request.
+        const actor = systemActor(data.requestId ?? null);
+        for (const connectionId of data.connectionIds) await this.connections.invalidate(connectionId, reason, actor);
         return 0;
       }
     }

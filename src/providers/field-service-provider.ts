@@ -116,6 +116,7 @@ export interface FieldServiceProvider<Credentials extends object = object> {
    */
   findReferralIds?(params: {
     credentials: Credentials;
+    credentialsStore?: CredentialsStore<Credentials>;
     items: WebhookItem[];
     hooks?: ProviderCallHooks;
   }): Promise<(string | null)[]>;

@@ -75,9 +75,9 @@ export class ProviderGateway {
     connection: ConnectionRef,
     params: { items: WebhookItem[] } & CallOptions,
   ): Promise<(string | null)[]> {
-    return this.call(connection, params, (provider, credentials, hooks) =>
+    return this.call(connection, params, (provider, credentials, hooks, credentialsStore) =>
       provider.strategy.findReferralIds
-        ? provider.strategy.findReferralIds({ credentials, items: params.items, hooks })
+        ? provider.strategy.findReferralIds({ credentials, credentialsStore, items: params.items, hooks })
         : Promise.resolve(params.items.map(() => null)),
     );
   }

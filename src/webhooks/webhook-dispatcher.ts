@@ -6,6 +6,8 @@ import { Queue } from 'bullmq';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 
+import { systemActor } from '../audit/actor';
+import { recordAuditEvent } from '../audit/audit';
 import { AppConfig } from '../config/app-config';
 import { CredentialsCipher } from '../connections/credentials-cipher';
 import { METRIC } from '../metrics/metrics';
@@ -185,7 +187,15 @@ export class WebhookDispatcher {
       result.outcome === 'gone'
         ? await this.db.transaction(async (m) => {
             if (!(await record(m)).length) return false;
-            await disableEndpoint(m, row.endpoint_id, 'the receiver answered 410 Gone');
+            const reason = 'the receiver answered 410 Gone';
+            await disableEndpoint(m, row.endpoint_id, reason);
+            await recordAuditEvent(m, {
+              actor: systemActor(),
+              action: 'webhook_endpoint.updated',
+              resourceType: 'webhook_endpoint',
+              resourceId: row.endpoint_id,
+              changes: { status: { old: 'enabled', new: 'disabled' }, statusReason: { old: null, new: reason } },
+            });
             return true;
           })
         : (await record(this.db)).length > 0;

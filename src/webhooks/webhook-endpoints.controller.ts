@@ -5,9 +5,12 @@ import {
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
+  ApiOperation,
+  ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
 
+import { Actor, CurrentActor } from '../audit/actor';
 import { Caller, CurrentCaller } from '../auth/caller';
 import { ApiPage, ApiProblems } from '../common/openapi';
 import { Page, PageQuery } from '../common/pagination';
@@ -33,16 +36,26 @@ export class WebhookEndpointsController {
   constructor(private readonly endpoints: WebhookEndpointsService) {}
 
   @Post()
+  @ApiOperation({
+    operationId: 'createWebhookEndpoint',
+    summary: 'Subscribe an endpoint to outbound webhooks',
+    description:
+      'Standard Webhooks: every event is POSTed with `webhook-id`, `webhook-timestamp` and `webhook-signature`. An ' +
+      "admin's endpoint receives every event; a company key's only `job.*` events of jobs its company created and " +
+      '`routing.*` events of routings addressed to it. The `secret` is in this response only.',
+  })
   @ApiCreatedResponse({ type: CreatedWebhookEndpointResponse, description: 'The `secret` is shown only here' })
   @ApiProblems(400, 401, 413, 415)
-  create(
-    @CurrentCaller() caller: Caller,
-    @Body() dto: CreateWebhookEndpointDto,
-  ): Promise<CreatedWebhookEndpointResponse> {
-    return this.endpoints.create(caller, dto);
+  create(@CurrentActor() actor: Actor, @Body() dto: CreateWebhookEndpointDto): Promise<CreatedWebhookEndpointResponse> {
+    return this.endpoints.create(actor, dto);
   }
 
   @Get()
+  @ApiOperation({
+    operationId: 'listWebhookEndpoints',
+    summary: 'List webhook endpoints',
+    description: 'Newest first. A company key lists its own endpoints only.',
+  })
   @ApiPage(WebhookEndpointResponse)
   @ApiProblems(400, 401)
   list(@CurrentCaller() caller: Caller, @Query() query: PageQuery): Promise<Page<WebhookEndpointResponse>> {
@@ -50,6 +63,8 @@ export class WebhookEndpointsController {
   }
 
   @Get(':id')
+  @ApiOperation({ operationId: 'getWebhookEndpoint', summary: 'Read a webhook endpoint' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: WebhookEndpointResponse })
   @ApiProblems(400, 401, 404)
   get(@CurrentCaller() caller: Caller, @Param('id', uuid) id: string): Promise<WebhookEndpointResponse> {
@@ -57,25 +72,41 @@ export class WebhookEndpointsController {
   }
 
   @Patch(':id')
+  @ApiOperation({
+    operationId: 'updateWebhookEndpoint',
+    summary: 'Change, disable or enable a webhook endpoint',
+    description: '`disabled` stops deliveries and cancels those still waiting; `enabled` resumes with new events.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: WebhookEndpointResponse })
   @ApiProblems(400, 401, 404, 413, 415)
   update(
-    @CurrentCaller() caller: Caller,
+    @CurrentActor() actor: Actor,
     @Param('id', uuid) id: string,
     @Body() dto: UpdateWebhookEndpointDto,
   ): Promise<WebhookEndpointResponse> {
-    return this.endpoints.update(caller, id, dto);
+    return this.endpoints.update(actor, id, dto);
   }
 
   @Delete(':id')
+  @ApiOperation({ operationId: 'deleteWebhookEndpoint', summary: 'Delete a webhook endpoint and its deliveries' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted with its deliveries; nothing more is sent to it' })
   @ApiProblems(400, 401, 404)
-  async remove(@CurrentCaller() caller: Caller, @Param('id', uuid) id: string): Promise<void> {
-    await this.endpoints.remove(caller, id);
+  async remove(@CurrentActor() actor: Actor, @Param('id', uuid) id: string): Promise<void> {
+    await this.endpoints.remove(actor, id);
   }
 
   @Get(':id/deliveries')
+  @ApiOperation({
+    operationId: 'listWebhookDeliveries',
+    summary: "An endpoint's delivery log",
+    description:
+      'One item per attempt, newest first: event, type, attempt number, outcome, HTTP status, duration, ' +
+      'error and the next attempt when it will be retried.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @ApiPage(WebhookDeliveryAttemptResponse)
   @ApiProblems(400, 401, 404)
   deliveries(
@@ -87,6 +118,13 @@ export class WebhookEndpointsController {
   }
 
   @Post(':id/deliveries/:deliveryId/redeliver')
+  @ApiOperation({
+    operationId: 'redeliverWebhook',
+    summary: 'Send an event to the endpoint again',
+    description: 'Now, with a fresh retry schedule and the same `webhook-id` (receivers deduplicate on it).',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The endpoint' })
+  @ApiParam({ name: 'deliveryId', format: 'uuid', description: 'A `deliveryId` of the delivery log' })
   @HttpCode(202)
   @ApiAcceptedResponse({ type: RedeliveryResponse, description: 'Queued now, with the same `webhook-id`' })
   @ApiProblems(400, 401, 404, 409)

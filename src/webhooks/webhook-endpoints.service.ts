@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, SelectQueryBuilder } from 'typeorm';
 
+import { Actor } from '../audit/actor';
+import { changesBetween, recordAuditEvent } from '../audit/audit';
 import { Caller } from '../auth/caller';
 import { ConflictError, NotFoundError, ValidationError } from '../common/errors';
 import { Page, pageQuery, toPage } from '../common/pagination';
@@ -20,6 +22,16 @@ import { checkWebhookHost } from './webhook-address';
 import { WebhookDispatcher, disableEndpoint } from './webhook-dispatcher';
 import { WebhookDeliveryAttempt, WebhookEndpoint } from './webhook-endpoint.entity';
 import { newWebhookSecret } from './webhook-signature';
+
+/** Who looks: a company key sees only its company's endpoints. */
+type Viewer = Pick<Caller, 'companyId'> & { role: string };
+
+/** What the audit trail records of an endpoint (the secret only as set or not). */
+function auditView(e: WebhookEndpoint | null, secret?: string) {
+  if (!e) return null;
+  const { url, events, description, status, statusReason, companyId } = e;
+  return { url, events, description, status, statusReason, companyId, ...(secret ? { secret } : {}) };
+}
 
 function toResponse(e: WebhookEndpoint): WebhookEndpointResponse {
   return {
@@ -48,21 +60,30 @@ export class WebhookEndpointsService {
     private readonly config: AppConfig,
   ) {}
 
-  async create(caller: Caller, dto: CreateWebhookEndpointDto): Promise<CreatedWebhookEndpointResponse> {
+  async create(actor: Actor, dto: CreateWebhookEndpointDto): Promise<CreatedWebhookEndpointResponse> {
     const url = await this.checkUrl(dto.url);
     const secret = newWebhookSecret();
-    const repo = this.db.getRepository(WebhookEndpoint);
-    const saved = await repo.save(
-      repo.create({
-        companyId: caller.role === 'company' ? caller.companyId : null,
-        url,
-        events: [...new Set(dto.events ?? [])],
-        description: dto.description || null,
-        status: 'enabled',
-        statusReason: null,
-        secret: this.cipher.encrypt(secret),
-      }),
-    );
+    const saved = await this.db.transaction(async (m) => {
+      const endpoint = await m.save(
+        m.create(WebhookEndpoint, {
+          companyId: actor.role === 'company' ? actor.companyId : null,
+          url,
+          events: [...new Set(dto.events ?? [])],
+          description: dto.description || null,
+          status: 'enabled',
+          statusReason: null,
+          secret: this.cipher.encrypt(secret),
+        }),
+      );
+      await recordAuditEvent(m, {
+        actor,
+        action: 'webhook_endpoint.created',
+        resourceType: 'webhook_endpoint',
+        resourceId: endpoint.id,
+        changes: changesBetween(null, auditView(endpoint, secret)),
+      });
+      return endpoint;
+    });
     return { ...toResponse(saved), secret };
   }
 
@@ -71,12 +92,12 @@ export class WebhookEndpointsService {
     return { items: page.items.map(toResponse), nextCursor: page.nextCursor };
   }
 
-  async get(caller: Caller, id: string): Promise<WebhookEndpointResponse> {
+  async get(caller: Viewer, id: string): Promise<WebhookEndpointResponse> {
     return toResponse(await this.find(caller, id));
   }
 
-  async update(caller: Caller, id: string, dto: UpdateWebhookEndpointDto): Promise<WebhookEndpointResponse> {
-    const endpoint = await this.find(caller, id);
+  async update(actor: Actor, id: string, dto: UpdateWebhookEndpointDto): Promise<WebhookEndpointResponse> {
+    const before = await this.find(actor, id);
     const url = dto.url === undefined ? undefined : await this.checkUrl(dto.url);
     await this.db.transaction(async (m) => {
       await m.update(
@@ -89,17 +110,34 @@ export class WebhookEndpointsService {
           ...(dto.status === 'enabled' ? { status: 'enabled', statusReason: null } : {}),
         },
       );
-      if (dto.status === 'disabled' && endpoint.status === 'enabled') {
+      if (dto.status === 'disabled' && before.status === 'enabled') {
         await disableEndpoint(m, id, 'disabled through the API');
       }
+      const after = await m.findOneByOrFail(WebhookEndpoint, { id });
+      await recordAuditEvent(m, {
+        actor,
+        action: 'webhook_endpoint.updated',
+        resourceType: 'webhook_endpoint',
+        resourceId: id,
+        changes: changesBetween(auditView(before), auditView(after)),
+      });
     });
-    return this.get(caller, id);
+    return this.get(actor, id);
   }
 
-  async remove(caller: Caller, id: string): Promise<void> {
-    await this.find(caller, id);
-    // Its deliveries and their attempt log go with it.
-    await this.db.getRepository(WebhookEndpoint).delete({ id });
+  async remove(actor: Actor, id: string): Promise<void> {
+    const endpoint = await this.find(actor, id);
+    await this.db.transaction(async (m) => {
+      // Its deliveries and their attempt log go with it.
+      await m.delete(WebhookEndpoint, { id });
+      await recordAuditEvent(m, {
+        actor,
+        action: 'webhook_endpoint.deleted',
+        resourceType: 'webhook_endpoint',
+        resourceId: id,
+        changes: changesBetween(auditView(endpoint), null),
+      });
+    });
   }
 
   /** The endpoint's delivery log: one row per attempt, newest first. */
@@ -156,13 +194,13 @@ export class WebhookEndpointsService {
     return { deliveryId, eventId: row.event_id, status: 'pending', nextAttemptAt: row.next_attempt_at };
   }
 
-  private visible(caller: Caller): SelectQueryBuilder<WebhookEndpoint> {
+  private visible(caller: Viewer): SelectQueryBuilder<WebhookEndpoint> {
     const qb = this.db.getRepository(WebhookEndpoint).createQueryBuilder('e');
     if (caller.role === 'company') qb.where('e.companyId = :companyId', { companyId: caller.companyId });
     return qb;
   }
 
-  private async find(caller: Caller, id: string): Promise<WebhookEndpoint> {
+  private async find(caller: Viewer, id: string): Promise<WebhookEndpoint> {
     const endpoint = await this.visible(caller).andWhere('e.id = :id', { id }).getOne();
     if (!endpoint) throw new NotFoundError('Webhook endpoint', id);
     return endpoint;

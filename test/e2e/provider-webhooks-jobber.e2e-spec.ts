@@ -1,21 +1,12 @@
 import { createHmac, randomUUID } from 'node:crypto';
 
-import { CredentialsCipher } from '../../src/connections/credentials-cipher';
-import { providerCatalog, registerProvider } from '../../src/providers/provider-catalog';
 import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
-import { createCompany, createTechnician, jobBody } from '../factories/network.factory';
+import { recordResponse } from '../contract/contract-recorder';
+import { connectJobber, createCompany, createTechnician, jobBody } from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp, truncateAll } from '../helpers/app';
 import { ApiClient, apiClient } from '../helpers/http';
 import { waitFor } from '../helpers/wait';
-import { jobberStandIn } from '../providers/jobber-standin';
-import { FAST_SYNC_ENV, TEST_ADMIN_KEY } from '../test-env';
-
-// The service's Jobber webhook part (src/providers/jobber/jobber.webhooks.ts) behind a stand-in strategy, until
-// src/providers/jobber/ registers the real provider (then this file connects through its OAuth flow instead).
-if (!providerCatalog.find('jobber')) registerProvider(jobberStandIn);
-
-const CLIENT_ID = 'sandbox-jobber-client-id';
-const CLIENT_SECRET = 'sandbox-jobber-client-secret';
+import { FAST_SYNC_ENV, SANDBOX_JOBBER_APP, TEST_ADMIN_KEY } from '../test-env';
 
 describe('Inbound provider webhooks - POST /api/webhooks/jobber', () => {
   let t: TestApp;
@@ -24,56 +15,22 @@ describe('Inbound provider webhooks - POST /api/webhooks/jobber', () => {
 
   beforeAll(async () => {
     await flushTestRedis();
-    t = await startTestApp(
-      {
-        ...FAST_SYNC_ENV,
-        JOBBER_CLIENT_SECRET: CLIENT_SECRET,
-        RATE_LIMITS: JSON.stringify({ ...JSON.parse(FAST_SYNC_ENV.RATE_LIMITS), jobber: { perMinute: 100000 } }),
-      },
-      'all',
-    );
+    t = await startTestApp(FAST_SYNC_ENV, 'all');
     await truncateAll(t.db);
     admin = apiClient(t.url, TEST_ADMIN_KEY);
     sandbox = new SandboxControl(t.sandbox.url);
+    // Jobber's webhooks are app-level: one URL for every account that installed the app.
     await sandbox.setJobberWebhook(`${t.url}/api/webhooks/jobber`);
   });
   afterAll(() => t.close());
 
-  /** A Jobber account installed through the sandbox's OAuth, as a company's active connection. */
+  /** A company connected to a new Jobber account through the OAuth flow. */
   async function jobberCompany() {
-    const account = await sandbox.createJobberAccount();
-    await sandbox.setJobberSettings({ authorize: { approve: true, accountId: account.id } });
-    const redirect = 'http://127.0.0.1:9/api/oauth/jobber/callback';
-    const authorize = await fetch(
-      `${t.sandbox.url}/api/oauth/authorize?${new URLSearchParams({
-        response_type: 'code',
-        client_id: CLIENT_ID,
-        redirect_uri: redirect,
-        state: 's',
-      })}`,
-      { redirect: 'manual' },
-    );
-    const code = new URL(authorize.headers.get('location')!).searchParams.get('code')!;
-    const tokens = (await (
-      await fetch(`${t.sandbox.url}/api/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: redirect,
-          client_id: CLIENT_ID,
-          client_secret: CLIENT_SECRET,
-        }),
-      })
-    ).json()) as { access_token: string };
     const company = await createCompany(admin, { provider: undefined });
-    const [{ id: connectionId }] = await t.db.query(
-      `INSERT INTO connections (company_id, provider_type, status, credentials, external_account_id)
-       VALUES ($1, 'jobber', 'active', $2, $3) RETURNING id`,
-      [company.id, new CredentialsCipher(t.config).encrypt({ accessToken: tokens.access_token }), account.id],
-    );
-    return { company, accountId: account.id, connectionId: connectionId as string };
+    expect((await connectJobber(admin, t.url, company.id)).status).toBe(200);
+    const [connection] = (await admin.get(`/api/companies/${company.id}/connections`)).body.items;
+    const [row] = await t.db.query(`SELECT external_account_id FROM connections WHERE id = $1`, [connection.id]);
+    return { company, accountId: row.external_account_id as string, connectionId: connection.id as string };
   }
 
   async function syncedReferral(companyId: string) {
@@ -94,13 +51,22 @@ describe('Inbound provider webhooks - POST /api/webhooks/jobber', () => {
       },
       { what },
     ) as Promise<any>;
-  const signed = (body: string, secret = CLIENT_SECRET) => ({
+  const signed = (body: string, secret = SANDBOX_JOBBER_APP.clientSecret) => ({
     'content-type': 'application/json',
     'x-jobber-hmac-sha256': createHmac('sha256', secret).update(body).digest('base64'),
   });
+  /** Jobber's request, as it sends it; the answer is checked against the contract. */
   const post = async (body: string, headers: Record<string, string>) => {
     const res = await fetch(`${t.url}/api/webhooks/jobber`, { method: 'POST', headers, body });
-    return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: (await res.json()) as any };
+    const json = (await res.json()) as any;
+    recordResponse(t.url, {
+      method: 'POST',
+      path: '/api/webhooks/jobber',
+      status: res.status,
+      headers: res.headers,
+      body: json,
+    });
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: json };
   };
   const event = (topic: string, accountId: string, itemId: string) =>
     JSON.stringify({

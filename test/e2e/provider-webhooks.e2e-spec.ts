@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
+import { recordResponse } from '../contract/contract-recorder';
 import { createNetwork, housecallProCredentials, jobBody, serviceTitanCredentials } from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp, truncateAll } from '../helpers/app';
 import { ApiClient, apiClient, expectProblem } from '../helpers/http';
@@ -56,17 +57,18 @@ describe('Inbound provider webhooks - /api/webhooks/{provider}/{connectionId}/{t
       },
       { what },
     ) as Promise<any>;
-  const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(url, {
+  /** A provider's request, as it sends it (raw bytes, no API key); its answer is checked against the contract. */
+  const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),
-    }).then(async (res) => ({
-      status: res.status,
-      contentType: res.headers.get('content-type') ?? '',
-      body: (await res.json()) as any,
-      headers: res.headers,
-    }));
+    });
+    const json = (await res.json()) as any;
+    const { pathname } = new URL(url);
+    recordResponse(t.url, { method: 'POST', path: pathname, status: res.status, headers: res.headers, body: json });
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: json, headers: res.headers };
+  };
   const statusReads = async (provider: 'servicetitan' | 'housecallpro') =>
     (await sandbox.stats()).providers[provider].requests;
   const metric = async (provider: string, outcome: string) => {

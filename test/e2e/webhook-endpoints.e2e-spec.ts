@@ -381,6 +381,45 @@ describe('Outbound webhooks - /api/webhook-endpoints', () => {
     expect((await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries`))[0].n).toBe(0);
   });
 
+  it('records created, updated and deleted in the audit trail, the secret redacted; a 410 as the system', async () => {
+    const ep = await endpoint({ events: ['job.completed'] }, apiClient(t.url, TEST_ADMIN_KEY));
+    await admin.patch(`/api/webhook-endpoints/${ep.id}`, { events: ['routing.synced'], description: 'v2' });
+    await admin.delete(`/api/webhook-endpoints/${ep.id}`);
+    const events = (await admin.get(`/api/audit-events?resourceType=webhook_endpoint&resourceId=${ep.id}`)).body.items;
+    expect(events.map((e: any) => e.action).sort()).toEqual([
+      'webhook_endpoint.created',
+      'webhook_endpoint.deleted',
+      'webhook_endpoint.updated',
+    ]);
+    const byAction = (action: string) => events.find((e: any) => e.action === action);
+    expect(byAction('webhook_endpoint.created')).toMatchObject({
+      actor: { role: 'admin' },
+      changes: { url: { old: null, new: receiver.url() }, secret: { old: null, new: '[redacted]' } },
+    });
+    expect(byAction('webhook_endpoint.updated').changes).toEqual({
+      events: { old: ['job.completed'], new: ['routing.synced'] },
+      description: { old: null, new: 'v2' },
+    });
+    expect(byAction('webhook_endpoint.deleted').changes.url).toEqual({ old: receiver.url(), new: null });
+    expect(JSON.stringify(events)).not.toContain(ep.secret.slice(6));
+
+    receiver.answer = () => ({ status: 410 });
+    const gone = await endpoint();
+    await referral();
+    const [disabled] = await waitFor(async () => {
+      const items = (
+        await admin.get(
+          `/api/audit-events?resourceType=webhook_endpoint&resourceId=${gone.id}&action=webhook_endpoint.updated`,
+        )
+      ).body.items;
+      return items.length ? items : null;
+    }).then((items) => items!);
+    expect(disabled).toMatchObject({
+      actor: { role: 'system', apiKeyId: null },
+      changes: { status: { old: 'enabled', new: 'disabled' } },
+    });
+  });
+
   it('refuses bad input with 400 naming the field', async () => {
     const post = (body: unknown) => admin.post('/api/webhook-endpoints', body);
     expectProblem(await post({}), 400, 'url');

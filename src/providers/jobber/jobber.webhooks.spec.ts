@@ -1,9 +1,6 @@
 import { createHmac } from 'node:crypto';
 
-import { parse, validate } from 'graphql';
-
-import { jobberSchema } from '../../sandbox/jobber/schema';
-import { jobberWebhooks, readReferralIds, referralLookup } from './jobber.webhooks';
+import { jobberWebhooks } from './jobber.webhooks';
 
 const settings = { clientSecret: 'app-client-secret' };
 const event = (topic: string, extra: Record<string, unknown> = {}) => ({
@@ -89,34 +86,5 @@ describe('jobberWebhooks.parse', () => {
     ['null', null],
   ])('ignores %s', (_, body) => {
     expect(jobberWebhooks.parse(body)).toEqual([{ kind: 'ignored', topic: expect.any(String) }]);
-  });
-});
-
-describe('referralLookup (the JOB_*/VISIT_*/INVOICE_* hook for the Jobber strategy)', () => {
-  const items = [
-    { type: 'job', id: 'Sm9iOjE=' },
-    { type: 'visit', id: 'VmlzaXQ6MQ==' },
-    { type: 'invoice', id: 'SW52b2ljZTox' },
-  ];
-
-  it('is a document valid against the 2022-03-10 schema, with the ids as variables', () => {
-    const { query, variables } = referralLookup(items);
-    expect(validate(jobberSchema(), parse(query))).toEqual([]);
-    expect(variables).toEqual({ i0: 'Sm9iOjE=', i1: 'VmlzaXQ6MQ==', i2: 'SW52b2ljZTox' });
-    expect(query).not.toContain('Sm9iOjE=');
-  });
-
-  it('reads the request of each item, null where there is none', () => {
-    expect(
-      readReferralIds(
-        {
-          i0: { request: { id: 'UmVxOjE=' } },
-          i1: { job: { request: { id: 'UmVxOjI=' } } },
-          i2: { jobs: { nodes: [] } },
-        },
-        items,
-      ),
-    ).toEqual(['UmVxOjE=', 'UmVxOjI=', null]);
-    expect(readReferralIds({ i0: null, i1: { job: { request: null } } }, items.slice(0, 2))).toEqual([null, null]);
   });
 });
