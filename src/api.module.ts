@@ -4,6 +4,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AdminController } from './admin/admin.controller';
 import { AuditController } from './audit/audit.controller';
 import { AuditModule } from './audit/audit.module';
+import { BullBoardController } from './admin/bull-board.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeysController } from './auth/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
@@ -48,6 +49,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     AuditController,
     WebhookEndpointsController,
     ProviderWebhooksController,
+    BullBoardController,
   ],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })

@@ -1,15 +1,17 @@
+import { IncomingMessage, Server, ServerResponse } from 'node:http';
+
 import { INestApplication, LoggerService, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { NextFunction, Request, Response, raw } from 'express';
+import { raw } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { DestinationStream } from 'pino';
 
-import { mountBullBoard } from './admin/bull-board';
+import { routeToBullBoard } from './admin/bull-board.controller';
 import { AppModule } from './app.module';
-import { ValidationError } from './common/errors';
+import { JsonBodyInterceptor, MAX_BODY_BYTES } from './common/json-body.interceptor';
 import { ProblemDetailsFilter, answerClientError } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -26,16 +28,15 @@ export async function createApp(
     bodyParser: false,
   });
   app.useLogger(new StartupRouteLogger(app.get(Logger)));
-  // Provider webhooks are signed over their exact bytes: those routes get the raw body (and the JSON parser,
-  // registered after, leaves a body already read alone). Every other route parses JSON as before.
-  app.use('/api/webhooks', raw({ type: () => true, limit: '256kb' }));
-  app.useBodyParser('json', { limit: '256kb' });
-  // Nest would answer the parser's SyntaxError with a 400 whose detail quotes the start of the body: never echo it.
-  app.use((error: unknown, _req: Request, _res: Response, next: NextFunction) =>
-    next(error instanceof SyntaxError ? new ValidationError([{ field: 'body', message: 'is not valid JSON' }]) : error),
-  );
+  // Provider webhooks are signed over their exact bytes: those routes read the raw body first (the JSON interceptor
+  // then finds the request read and leaves it alone). Every other route's JSON is parsed after authentication.
+  app.use('/api/webhooks', raw({ type: () => true, limit: MAX_BODY_BYTES }));
+  // JSON bodies are parsed after authentication (JsonBodyInterceptor), not by a middleware before it.
+  app.useGlobalInterceptors(new JsonBodyInterceptor());
   app.set('etag', false);
   app.disable('x-powered-by');
+  // The client address (failed-authentication throttle, access log) from X-Forwarded-For, as far as trusted.
+  app.set('trust proxy', config.trustProxy);
   // Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
   app.use(
     helmet({
@@ -50,15 +51,30 @@ export async function createApp(
   );
   setRoutePrefix(app);
   app.useGlobalFilters(new ProblemDetailsFilter());
-  app.getHttpServer().on('clientError', answerClientError);
+  const server = app.getHttpServer() as Server;
+  server.on('clientError', answerClientError);
+  // Node's defaults let a client hold a connection 300 s while it trickles a request in. Every client
+  // is a server-side integration: 10 s is ample for a request head and 30 s for a whole request of at
+  // most 256 kB (Node checks both every 30 s, so a slow client is cut within a minute at most).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  // Longer than the idle timeout of the load balancer in front (60 s for AWS ALB and nginx), so the
+  // server never closes a kept-alive connection the balancer is about to reuse (that request would 502).
+  server.keepAliveTimeout = 65_000;
+  // server.close() ends the idle kept-alive connections once; one still answering a request then stays
+  // open for keepAliveTimeout and holds the shutdown. Each is closed as soon as its response is out.
+  server.on('request', (_: IncomingMessage, res: ServerResponse) =>
+    res.once('finish', () => {
+      if (!server.listening) setImmediate(() => server.closeIdleConnections());
+    }),
+  );
   app.useGlobalPipes(createValidationPipe({ trades: config.trades }));
-  // SIGTERM/SIGINT: drain, close, then exit 0 (Nest's default re-raises the signal, so a clean drain looked like a kill).
-  app.enableShutdownHooks([], { useProcessExit: true });
 
   if (runsApi(config.mode)) {
     const document = buildOpenApiDocument(app, config);
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
-    mountBullBoard(app);
+    // Before Nest's router (added when the app initialises): Bull Board is a controller like any other.
+    app.use(routeToBullBoard);
   }
   return app;
 }

@@ -11,6 +11,7 @@ import { ConnectionsService } from './connections/connections.service';
 import { RunningSandbox, startSandbox } from './sandbox/sandbox';
 import { SandboxControl } from './sandbox/sandbox-control.client';
 import { SandboxWebhookWiring } from './sandbox/sandbox-webhook-wiring';
+import { exitOnShutdownSignals } from './shutdown';
 
 async function bootstrap(): Promise<void> {
   let config = AppConfig.fromProcessEnv();
@@ -36,6 +37,7 @@ async function bootstrap(): Promise<void> {
     notes.push('migrations: not run at start (RUN_MIGRATIONS=false)');
   }
   const app = await createApp(config);
+  exitOnShutdownSignals(app, config.shutdownTimeoutMs);
   await app.listen(config.port);
   const logger = app.get(await import('nestjs-pino').then((m) => m.Logger));
   if (sandbox) {

@@ -14,7 +14,9 @@ import { Actor, CurrentActor } from '../audit/actor';
 import { Roles } from '../auth/caller';
 import { ValidationError } from '../common/errors';
 import { ApiProblems } from '../common/openapi';
+import { readQueueStats } from '../queue/queue-stats';
 import { ALL_QUEUES, SWEEP_NAMES, SweepName } from '../queue/queues';
+import { REDIS_DEADLINE_MS } from '../redis/deadline';
 import { SweepsService } from '../sweeps/sweeps.service';
 
 class SweepRunResponse {
@@ -53,7 +55,7 @@ export class AdminController {
   })
   @ApiParam({ name: 'name', enum: SWEEP_NAMES })
   @ApiAcceptedResponse({ type: SweepRunResponse, description: 'Enqueued through the same path as the cron' })
-  @ApiProblems(400, 401, 403)
+  @ApiProblems(400, 401, 403, 503)
   async runSweep(@Param('name') name: string, @CurrentActor() actor: Actor): Promise<SweepRunResponse> {
     if (!(SWEEP_NAMES as readonly string[]).includes(name)) {
       throw new ValidationError([{ field: 'name', message: `must be one of ${SWEEP_NAMES.join(', ')}` }]);
@@ -65,21 +67,18 @@ export class AdminController {
   @Get('queues')
   @ApiOperation({ operationId: 'listQueues', summary: 'Job counts of every queue' })
   @ApiOkResponse({ type: [QueueCountsResponse] })
-  @ApiProblems(401, 403)
+  @ApiProblems(401, 403, 503)
   async queueCounts(): Promise<QueueCountsResponse[]> {
-    return Promise.all(
-      this.queues.map(async (queue) => {
-        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
-        return {
-          name: queue.name,
-          waiting: c.waiting ?? 0,
-          active: c.active ?? 0,
-          delayed: c.delayed ?? 0,
-          failed: c.failed ?? 0,
-          completed: c.completed ?? 0,
-          prioritized: c.prioritized ?? 0,
-        };
-      }),
-    );
+    // The counts are Redis's to give: while it is down this is a 503 within the Redis deadline.
+    const stats = await Promise.all(this.queues.map((queue) => readQueueStats(queue, REDIS_DEADLINE_MS)));
+    return stats.map(({ name, counts }) => ({
+      name,
+      waiting: counts.waiting,
+      active: counts.active,
+      delayed: counts.delayed,
+      failed: counts.failed,
+      completed: counts.completed,
+      prioritized: counts.prioritized,
+    }));
   }
 }

@@ -17,6 +17,14 @@ export const PUBLIC_KEY = 'public';
 /** No API key needed (health, metrics). */
 export const Public = () => SetMetadata(PUBLIC_KEY, true);
 
+export const BASIC_AUTH_KEY = 'basic-auth';
+export const BASIC_CHALLENGE = 'Basic realm="TradeEngage queues", charset="UTF-8"';
+/**
+ * Also accepts HTTP basic auth with the API key as the password (any user name), for pages a person
+ * opens in a browser; a 401 then challenges for it, so the browser asks.
+ */
+export const BasicAuth = () => SetMetadata(BASIC_AUTH_KEY, true);
+
 export const CurrentCaller = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): Caller => ctx.switchToHttp().getRequest<{ caller: Caller }>().caller,
 );

@@ -13,6 +13,8 @@ export class CleanupProcessor extends WorkerHost {
   }
 
   process(job: Job<{ sweepId: string }>) {
-    return withLogContext({ sweepId: job.data.sweepId, queue: job.queueName }, () => this.cleanup.run());
+    return withLogContext({ sweepId: job.data.sweepId, queue: job.queueName, queueJobId: job.id }, () =>
+      this.cleanup.run(),
+    );
   }
 }

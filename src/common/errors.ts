@@ -5,13 +5,14 @@ export interface FieldError {
   message: string;
 }
 
-/** A failure the client can act on; the problem-details filter renders it. */
+/** A failure the client can act on; the problem-details filter renders it (with `headers`, if any). */
 export class DomainError extends Error {
   constructor(
     readonly status: number,
     readonly title: string,
     message: string,
     readonly errors?: FieldError[],
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -49,9 +50,12 @@ export class UnsupportedMediaTypeError extends DomainError {
   }
 }
 
+export const BEARER_CHALLENGE = 'Bearer realm="TradeEngage API"';
+
 export class UnauthorizedError extends DomainError {
-  constructor(message = 'A valid API key is required') {
-    super(HttpStatus.UNAUTHORIZED, 'Unauthorized', message);
+  /** `challenge` is the WWW-Authenticate header (RFC 9110): how to authenticate. */
+  constructor(message = 'A valid API key is required', challenge = BEARER_CHALLENGE) {
+    super(HttpStatus.UNAUTHORIZED, 'Unauthorized', message, undefined, { 'WWW-Authenticate': challenge });
   }
 }
 
@@ -62,12 +66,14 @@ export class ForbiddenError extends DomainError {
 }
 
 export class TooManyRequestsError extends DomainError {
-  constructor(readonly retryAfterSeconds: number) {
-    super(HttpStatus.TOO_MANY_REQUESTS, 'Too Many Requests', 'The API key has exceeded its request rate');
+  constructor(retryAfterSeconds: number, message = 'The API key has exceeded its request rate') {
+    super(HttpStatus.TOO_MANY_REQUESTS, 'Too Many Requests', message, undefined, {
+      'Retry-After': String(retryAfterSeconds),
+    });
   }
 }
 
-/** A part of the service that the request needs is not available or not configured (503). */
+/** A dependency the request needs (Redis, the database, a provider's configuration) is not available; retry later. */
 export class ServiceUnavailableError extends DomainError {
   constructor(message: string) {
     super(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', message);

@@ -43,11 +43,11 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'The request body is larger than 256 kB',
   415: 'The request body is not `application/json`',
   422: 'A reference that does not exist or is not allowed',
-  429: 'Rate limit exceeded (see `Retry-After`)',
+  429: 'Rate limit of the API key exceeded, or too many failed authentications from this address (see `Retry-After`)',
   431: 'The request line and headers are larger than 16 kB',
   500: 'A fault of the service, never of the request; retry later (the `requestId` finds it in the logs)',
   502: 'The provider did not answer',
-  503: 'A dependency the request needs is unavailable or not configured',
+  503: 'A dependency the request needs (Redis, a provider configuration) is unavailable; retry later',
 };
 
 /** The problem+json response of one status, as the filter renders it (also added to every operation for 431). */
@@ -58,7 +58,10 @@ export function problemResponse(status: number) {
       'application/problem+json': {
         schema: { $ref: getSchemaPath(Problem) },
         example: {
-          type: `https://tradeengage.dev/problems/${TITLES[status].toLowerCase().replace(/ /g, '-')}`,
+          type:
+            status >= 500
+              ? 'about:blank'
+              : `https://tradeengage.dev/problems/${TITLES[status].toLowerCase().replace(/ /g, '-')}`,
           title: TITLES[status],
           status,
           detail: DESCRIPTIONS[status],

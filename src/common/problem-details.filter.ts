@@ -15,7 +15,7 @@ import { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 
 import { requestIdOf } from '../logging/logging.module';
-import { DomainError, FieldError, TooManyRequestsError } from './errors';
+import { DomainError, FieldError } from './errors';
 
 export interface ProblemDetails {
   type: string;
@@ -62,13 +62,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       : response.headersSent
         ? undefined
         : requestIdOf(request, response);
-    if (problem.status >= 500) {
+    // A DomainError of 5xx (a dependency is down) is expected and said where it happens; anything else is a bug.
+    if (problem.status >= 500 && !(exception instanceof DomainError)) {
       this.logger.error({ err: exception, requestId: problem.requestId }, 'Unhandled error');
     }
-    if (exception instanceof TooManyRequestsError) {
-      response.setHeader('Retry-After', String(exception.retryAfterSeconds));
-    }
     if (response.headersSent) return;
+    if (exception instanceof DomainError) {
+      for (const [name, value] of Object.entries(exception.headers ?? {})) response.setHeader(name, value);
+    }
     response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   }
 

@@ -54,7 +54,14 @@ export class AppConfig {
   };
   /** The trades jobs and companies may name (`TRADES`). */
   readonly trades: readonly string[];
+  /** Failed authentications one client address may make per minute before it gets 429. */
+  readonly authFailureLimitPerMinute: number;
+  /** Express's `trust proxy`: which X-Forwarded-For hops to believe for the client address. */
+  readonly trustProxy: number | string | false;
   readonly logLevel: string;
+  /** The longest a SIGTERM drain may take before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
+  readonly circuit: { failureThreshold: number; openMs: number };
   private readonly providerSettingsByType: Map<string, unknown>;
 
   constructor(env: Env, options: { sandboxUrl?: string } = {}) {
@@ -116,7 +123,11 @@ export class AppConfig {
       concurrency: env.WEBHOOK_CONCURRENCY,
     };
     this.trades = env.TRADES;
+    this.authFailureLimitPerMinute = env.AUTH_FAILURE_LIMIT_PER_MINUTE;
+    this.trustProxy = env.TRUST_PROXY ?? false;
     this.logLevel = env.LOG_LEVEL;
+    this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
+    this.circuit = { failureThreshold: env.CIRCUIT_FAILURE_THRESHOLD, openMs: env.CIRCUIT_OPEN_MS };
   }
 
   /** A provider's settings, as its definition built them from the environment. */

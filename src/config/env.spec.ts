@@ -6,8 +6,9 @@ import type { ServiceTitanSettings } from '../providers/servicetitan';
 import { AppConfig } from './app-config';
 import { DEFAULT_TRADES, DEV_ADMIN_API_KEY, InvalidEnvironmentError, parseEnv } from './env';
 
-const KEY_32 = Buffer.alloc(32, 7).toString('base64');
-const ADMIN_KEY = 'te_prod_admin_key_0123456789';
+// A fixed key with the spread of a random one (32 distinct bytes), so runs are reproducible.
+const KEY_32 = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256)).toString('base64');
+const ADMIN_KEY = 'te_prod_admin_key_0123456789abcdef0123';
 const PRODUCTION = { NODE_ENV: 'production', ADMIN_API_KEY: ADMIN_KEY, CREDENTIALS_KEY: KEY_32 };
 
 function parseError(vars: Record<string, string>): string {
@@ -50,7 +51,11 @@ describe('parseEnv', () => {
         jobber: { perMinute: 500, perHour: 30000, burst: 50 },
       },
       API_RATE_LIMIT_PER_MINUTE: 600,
+      AUTH_FAILURE_LIMIT_PER_MINUTE: 10,
       LOG_LEVEL: 'info',
+      SHUTDOWN_TIMEOUT_MS: 25_000,
+      CIRCUIT_FAILURE_THRESHOLD: 5,
+      CIRCUIT_OPEN_MS: 60_000,
     });
   });
 
@@ -67,6 +72,11 @@ describe('parseEnv', () => {
     ['SYNC_CRON', '*/10 * * * * *', '*/10 * * * * *'], // six fields: with seconds
     ['MAX_SYNC_ATTEMPTS', '1', 1],
     ['LOG_LEVEL', 'silent', 'silent'],
+    ['TRUST_PROXY', '1', 1],
+    ['TRUST_PROXY', 'loopback, 10.0.0.0/8', 'loopback, 10.0.0.0/8'],
+    ['SHUTDOWN_TIMEOUT_MS', '5000', 5000],
+    ['CIRCUIT_FAILURE_THRESHOLD', '3', 3],
+    ['CIRCUIT_OPEN_MS', '30000', 30_000],
   ])('reads %s=%p as %p', (name, value, expected) => {
     expect(parseEnv({ [name]: value })[name as keyof ReturnType<typeof parseEnv>]).toEqual(expected);
   });
@@ -129,6 +139,12 @@ describe('parseEnv', () => {
     ['RETRY_CRON', 'every minute'],
     ['CLEANUP_CRON', 'daily'],
     ['LOG_LEVEL', 'verbose'],
+    ['AUTH_FAILURE_LIMIT_PER_MINUTE', '0'],
+    ['TRUST_PROXY', 'yes please'],
+    ['SHUTDOWN_TIMEOUT_MS', '10'],
+    ['SHUTDOWN_TIMEOUT_MS', 'forever'],
+    ['CIRCUIT_FAILURE_THRESHOLD', '0'],
+    ['CIRCUIT_OPEN_MS', '10'],
   ])('refuses %s=%p, naming the variable', (name, value) => {
     const message = parseError({ [name]: value });
     expect(message).toMatch(/^Invalid environment variables:/);
@@ -162,6 +178,40 @@ describe('parseEnv', () => {
     for (const name of missing) expect(message).toContain(`${name}: is required in production`);
     for (const name of ['ADMIN_API_KEY', 'CREDENTIALS_KEY'].filter((n) => !missing.includes(n)))
       expect(message).not.toContain(name);
+  });
+
+  it.each([
+    [
+      'the public development admin key',
+      { ADMIN_API_KEY: DEV_ADMIN_API_KEY },
+      'ADMIN_API_KEY: is the public development key',
+    ],
+    [
+      'an admin key of 31 characters',
+      { ADMIN_API_KEY: 'k'.repeat(31) },
+      'ADMIN_API_KEY: must be at least 32 characters',
+    ],
+    [
+      'an all-zero credentials key',
+      { CREDENTIALS_KEY: Buffer.alloc(32).toString('base64') },
+      'CREDENTIALS_KEY: has too little entropy',
+    ],
+    [
+      'a credentials key of a repeated word',
+      { CREDENTIALS_KEY: Buffer.from('secret'.repeat(6).slice(0, 32)).toString('base64') },
+      'CREDENTIALS_KEY: has too little entropy',
+    ],
+  ])('production refuses %s, naming the variable and not the value', (_, vars, expected) => {
+    const message = parseError({ ...PRODUCTION, ...vars });
+    expect(message).toContain(expected);
+    for (const value of Object.values(vars)) expect(message).not.toContain(value);
+  });
+
+  it('accepts those keys outside production, and a random key of 32 characters in production', () => {
+    expect(() =>
+      parseEnv({ ADMIN_API_KEY: 'k'.repeat(16), CREDENTIALS_KEY: Buffer.alloc(32).toString('base64') }),
+    ).not.toThrow();
+    expect(() => parseEnv({ ...PRODUCTION, ADMIN_API_KEY: 'k'.repeat(32) })).not.toThrow();
   });
 });
 

@@ -90,6 +90,21 @@ const credentialsKey = z
   .string()
   .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be a base64-encoded 32-byte key');
 
+// 32 random bytes show ~30 distinct values (fewer than 16 has a probability far below 1e-12); a key typed by
+// hand or padded (all zeros, a repeated word) shows a handful.
+const MIN_DISTINCT_KEY_BYTES = 16;
+// Production admin keys: 32 characters is 192 bits of base64url, or 128 of hex.
+const MIN_PRODUCTION_ADMIN_KEY_LENGTH = 32;
+
+// Express's `trust proxy`: a number of hops, or a comma-separated list of proxy addresses or subnets.
+const trustProxy = z
+  .string()
+  .regex(
+    /^(\d{1,2}|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/,
+    'must be a number of proxy hops or a comma-separated list of addresses',
+  )
+  .transform((v) => (/^\d+$/.test(v) ? Number(v) : v));
+
 /**
  * Every environment variable the service reads (SPEC section 2), validated once at boot. Built when parsed, so
  * each registered provider's own variables and rate-limit defaults are part of it.
@@ -136,6 +151,11 @@ export function envSchema() {
       WEBHOOK_ALLOW_PRIVATE_URLS: bool.optional(),
       WEBHOOK_CONCURRENCY: int(1, 500).default(20),
       TRADES: trades.default(() => [...DEFAULT_TRADES]),
+      AUTH_FAILURE_LIMIT_PER_MINUTE: int(1).default(10),
+      TRUST_PROXY: trustProxy.optional(),
+      SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),
+      CIRCUIT_FAILURE_THRESHOLD: int(1, 1000).default(5),
+      CIRCUIT_OPEN_MS: int(1000, 86_400_000).default(60_000),
       LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       ...providerEnv,
     })
@@ -144,6 +164,7 @@ export function envSchema() {
         for (const name of ['ADMIN_API_KEY', 'CREDENTIALS_KEY'] as const) {
           if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
         }
+        for (const problem of productionKeyProblems(env)) ctx.addIssue({ code: 'custom', ...problem });
       }
       if (env.RETRY_MAX_DELAY_MS < env.RETRY_BASE_DELAY_MS) {
         ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_DELAY_MS'], message: 'must be >= RETRY_BASE_DELAY_MS' });
@@ -152,6 +173,32 @@ export function envSchema() {
 }
 
 export type Env = z.infer<ReturnType<typeof envSchema>>;
+
+/** Keys production refuses although they are well-formed. Messages name the variable, never its value. */
+function productionKeyProblems(env: { ADMIN_API_KEY?: string; CREDENTIALS_KEY?: string }) {
+  const problems: { path: string[]; message: string }[] = [];
+  if (env.ADMIN_API_KEY === DEV_ADMIN_API_KEY) {
+    problems.push({
+      path: ['ADMIN_API_KEY'],
+      message: 'is the public development key; generate a secret one (openssl rand -hex 24)',
+    });
+  } else if (env.ADMIN_API_KEY && env.ADMIN_API_KEY.length < MIN_PRODUCTION_ADMIN_KEY_LENGTH) {
+    problems.push({
+      path: ['ADMIN_API_KEY'],
+      message: `must be at least ${MIN_PRODUCTION_ADMIN_KEY_LENGTH} characters in production (openssl rand -hex 24)`,
+    });
+  }
+  if (env.CREDENTIALS_KEY) {
+    const distinct = new Set(Buffer.from(env.CREDENTIALS_KEY, 'base64')).size;
+    if (distinct < MIN_DISTINCT_KEY_BYTES) {
+      problems.push({
+        path: ['CREDENTIALS_KEY'],
+        message: `has too little entropy (${distinct} distinct byte values); generate one with openssl rand -base64 32`,
+      });
+    }
+  }
+  return problems;
+}
 
 export class InvalidEnvironmentError extends Error {}
 

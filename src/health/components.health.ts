@@ -5,10 +5,12 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Queue } from 'bullmq';
 
+import { CircuitBreaker } from '../providers/circuit-breaker';
 import { providerCatalog } from '../providers/provider-catalog';
+import { readQueueStats } from '../queue/queue-stats';
 import { ALL_QUEUES } from '../queue/queues';
 import { ProviderCallStats } from './provider-call-stats';
-import { withTimeout } from './redis.health';
+import { withDeadline } from '../redis/deadline';
 
 // A provider is reported down when most of a meaningful number of recent calls failed.
 const PROVIDER_DOWN_ERROR_RATE = 0.5;
@@ -27,7 +29,16 @@ export class QueuesHealthIndicator {
   async isHealthy(key: string, timeoutMs: number): Promise<HealthIndicatorResult> {
     const indicator = this.health.check(key);
     try {
-      const details = await withTimeout(Promise.all(this.queues.map((q) => this.describe(q))), timeoutMs);
+      const stats = await Promise.all(this.queues.map((q) => readQueueStats(q, timeoutMs)));
+      const details = stats.map(({ name, counts, workers, oldestWaitingAgeMs }) => ({
+        name,
+        waiting: counts.waiting + counts.prioritized,
+        active: counts.active,
+        delayed: counts.delayed,
+        failed: counts.failed,
+        workers,
+        oldestWaitingAgeMs,
+      }));
       const starving = details.filter((d) => d.waiting > 0 && d.workers === 0).map((d) => d.name);
       const info = Object.fromEntries(details.map(({ name, ...rest }) => [name, rest]));
       return starving.length
@@ -37,23 +48,6 @@ export class QueuesHealthIndicator {
       return indicator.down({ message: (error as Error).message });
     }
   }
-
-  private async describe(queue: Queue) {
-    const [counts, workers, oldest] = await Promise.all([
-      queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
-      queue.getWorkersCount(),
-      queue.getJobs(['waiting', 'prioritized'], 0, 0, true),
-    ]);
-    return {
-      name: queue.name,
-      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
-      active: counts.active ?? 0,
-      delayed: counts.delayed ?? 0,
-      failed: counts.failed ?? 0,
-      workers,
-      oldestWaitingAgeMs: oldest[0] ? Date.now() - oldest[0].timestamp : null,
-    };
-  }
 }
 
 @Injectable()
@@ -61,16 +55,28 @@ export class ProvidersHealthIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly stats: ProviderCallStats,
+    private readonly circuits: CircuitBreaker,
   ) {}
 
+  /**
+   * Calls and error rate over 15 min per provider, and every connection whose circuit is open. One
+   * open circuit is one partner's account failing, not the component: only a provider failing most
+   * of its calls makes it down.
+   */
   async isHealthy(key: string, timeoutMs: number): Promise<HealthIndicatorResult> {
     const indicator = this.health.check(key);
     try {
-      const summaries = await withTimeout(
-        Promise.all(providerCatalog.types().map(async (type) => [type, await this.stats.summary(type)] as const)),
+      const [summaries, open] = await withDeadline(
+        Promise.all([
+          Promise.all(providerCatalog.types().map(async (type) => [type, await this.stats.summary(type)] as const)),
+          this.circuits.openCircuits(),
+        ]),
         timeoutMs,
       );
-      const info = Object.fromEntries(summaries);
+      const info = {
+        ...Object.fromEntries(summaries),
+        openCircuits: open.map((c) => ({ ...c, until: c.until.toISOString() })),
+      };
       const failing = summaries
         .filter(([, s]) => s.callsLast15m >= PROVIDER_MIN_CALLS && s.errorRate >= PROVIDER_DOWN_ERROR_RATE)
         .map(([type]) => type);

@@ -13,6 +13,8 @@ import { HealthCheck, HealthCheckService, HealthIndicatorFunction, TypeOrmHealth
 import { Public } from '../auth/caller';
 import { DomainError } from '../common/errors';
 import { ApiPublicProblems } from '../common/openapi';
+import { AppConfig } from '../config/app-config';
+import { runsWorker } from '../config/app-mode';
 import { ProvidersHealthIndicator, QueuesHealthIndicator, SystemHealthIndicator } from './components.health';
 import { HealthReportFilter } from './health-report.filter';
 import { RedisHealthIndicator } from './redis.health';
@@ -57,9 +59,11 @@ function ApiHealth(operation: { operationId: string; summary: string; descriptio
 @Controller('health')
 export class HealthController {
   private readonly checks: Record<Component, HealthIndicatorFunction>;
+  private readonly readiness: HealthIndicatorFunction[];
 
   constructor(
     private readonly health: HealthCheckService,
+    config: AppConfig,
     db: TypeOrmHealthIndicator,
     redis: RedisHealthIndicator,
     queues: QueuesHealthIndicator,
@@ -74,6 +78,9 @@ export class HealthController {
       providers: () => providers.isHealthy('providers', CHECK_TIMEOUT_MS),
       system: () => system.isHealthy('system'),
     };
+    // SPEC section 12: the API keeps accepting jobs while Redis is down (the sweeps enqueue them later),
+    // so an API pod stays ready; a worker without Redis can do nothing and steps out.
+    this.readiness = runsWorker(config.mode) ? [this.checks.database, this.checks.redis] : [this.checks.database];
   }
 
   /** Liveness: the process answers; no dependency is checked, so a database outage never restarts pods. */
@@ -88,16 +95,18 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: PostgreSQL and Redis answer. */
+  /** Readiness: PostgreSQL answers, and Redis too in the modes that run workers (`worker`, `all`). */
   @Get('ready')
   @ApiHealth({
     operationId: 'getReadiness',
     summary: 'Readiness probe',
-    description: 'PostgreSQL and Redis answer, each within 2 s.',
+    description:
+      'PostgreSQL answers, and Redis too where the process runs workers (`worker` and `all` modes), each within 2 s. ' +
+      'An `api` process stays ready during a Redis outage: it keeps accepting jobs.',
   })
   @ApiPublicProblems()
   ready() {
-    return this.health.check([this.checks.database, this.checks.redis]);
+    return this.health.check(this.readiness);
   }
 
   /** Every component; 503 when any is down. */

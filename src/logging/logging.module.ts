@@ -3,7 +3,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 
 import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { DestinationStream } from 'pino';
+import { DestinationStream, LogFn, Logger } from 'pino';
 
 import { AppConfig } from '../config/app-config';
 
@@ -37,6 +37,25 @@ export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
+/**
+ * One key, one value: a log call inside a context (a request's `requestId`, a queue job's `routingId`)
+ * may name a field the context already binds, and pino would then write the key twice, which log
+ * pipelines read differently (JSON.parse keeps the last). The context's value stays, the repeat goes.
+ */
+function dropBoundFields(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  const [first] = args as unknown[];
+  if (first && typeof first === 'object' && !(first instanceof Error)) {
+    const bound = this.bindings();
+    const repeated = Object.keys(first).filter((key) => key in bound);
+    if (repeated.length) {
+      const fields = { ...(first as Record<string, unknown>) };
+      for (const key of repeated) delete fields[key];
+      (args as unknown[])[0] = fields;
+    }
+  }
+  method.apply(this, args);
+}
+
 /** JSON logs (pino) with a request id on every line; `destination` lets tests capture the output. */
 @Module({})
 export class LoggingModule {
@@ -51,8 +70,16 @@ export class LoggingModule {
               level: config.logLevel,
               genReqId: requestIdOf,
               redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+              hooks: { logMethod: dropBoundFields },
               customProps: (req: IncomingMessage & { id?: unknown }) => ({ requestId: req.id }),
               autoLogging: { ignore: (req: IncomingMessage) => /^\/(metrics|api\/health)/.test(req.url ?? '') },
+              // A 5xx answered on purpose (a 503 while Redis is down) gets a made-up Error from pino-http
+              // whose stack trace says nothing; the status says it all.
+              customErrorObject: (_req: unknown, _res: unknown, error: Error, fields: Record<string, unknown>) => {
+                if (!error.message.startsWith('failed with status code')) return fields;
+                const { err: _err, ...rest } = fields;
+                return rest;
+              },
               serializers: {
                 req: (req: { id: unknown; method: string; url: string }) => ({
                   id: req.id,

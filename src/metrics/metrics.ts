@@ -10,10 +10,14 @@ export const METRIC = {
   rateLimiterFailOpen: 'provider_rate_limiter_fail_open_total',
   routings: 'routings',
   queueJobs: 'queue_jobs',
+  queueOldestJobAge: 'queue_oldest_job_age_seconds',
+  queueWorkers: 'queue_workers',
+  redisAvailable: 'redis_available',
   sweepRuns: 'sweep_runs_total',
   webhookEventsReceived: 'webhook_events_received_total',
   webhookDeliveries: 'webhook_deliveries_total',
   webhookOutboxPending: 'webhook_outbox_pending',
+  circuitOpen: 'provider_circuit_open',
 } as const;
 
 export const METRIC_PROVIDERS = [
@@ -53,6 +57,25 @@ export const METRIC_PROVIDERS = [
     name: METRIC.queueJobs,
     help: 'Queue jobs by queue and state (read at scrape time)',
     labelNames: ['queue', 'state'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.queueOldestJobAge,
+    help: 'Seconds the job ready the longest has waited, per queue (0 when none waits; read at scrape time)',
+    labelNames: ['queue'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.queueWorkers,
+    help: 'Worker connections consuming each queue, cluster-wide (read at scrape time)',
+    labelNames: ['queue'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.redisAvailable,
+    help: '1 when this scrape could read the queues from Redis in time, 0 when their series are missing for that reason',
+  }),
+  makeGaugeProvider({
+    name: METRIC.circuitOpen,
+    help: 'Provider connections whose circuit breaker is open or half-open (read at scrape time)',
+    labelNames: ['provider'],
   }),
   makeCounterProvider({
     name: METRIC.sweepRuns,

@@ -21,8 +21,9 @@ export class PollingProcessor extends WorkerHost implements OnModuleInit {
   }
 
   process(job: Job<PollConnectionData>) {
-    return withLogContext({ sweepId: job.data.sweepId, queue: job.queueName }, () =>
-      this.polling.pollConnection(job.data.connectionId, job.data.sweepId),
+    return withLogContext(
+      { sweepId: job.data.sweepId, queue: job.queueName, queueJobId: job.id, connectionId: job.data.connectionId },
+      () => this.polling.pollConnection(job.data.connectionId, job.data.sweepId),
     );
   }
 }

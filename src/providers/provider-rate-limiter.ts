@@ -7,6 +7,7 @@ import Redis from 'ioredis';
 import { Counter } from 'prom-client';
 
 import { AppConfig } from '../config/app-config';
+import { AvailabilityLog } from '../logging/availability-log';
 import { METRIC } from '../metrics/metrics';
 import { ProviderType, QueryBudget } from './field-service-provider';
 import { RateLimit } from './provider-definition';
@@ -102,6 +103,15 @@ function timeLimitReached(): ProviderError {
 @Injectable()
 export class ProviderRateLimiter {
   private readonly logger = new Logger(ProviderRateLimiter.name);
+  // Fail-open calls are counted one by one (provider_rate_limiter_fail_open_total); the log says it once.
+  private readonly availability = new AvailabilityLog(
+    this.logger,
+    {},
+    {
+      down: 'Provider rate limiter unavailable (Redis): calls proceed unthrottled',
+      up: 'Provider rate limiter available again',
+    },
+  );
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -185,12 +195,10 @@ export class ProviderRateLimiter {
       } catch (error) {
         // Fail open: a Redis outage must not stop syncing; the provider's own 429s still protect it.
         this.failOpen.inc({ provider });
-        this.logger.warn(
-          { provider, err: (error as Error).message },
-          'Provider rate limiter unavailable; call proceeds unthrottled',
-        );
+        this.availability.down(error);
         return;
       }
+      this.availability.up();
       if (waitMs <= 0) return;
       if (!throttled) {
         throttled = true;
@@ -207,7 +215,7 @@ export class ProviderRateLimiter {
     try {
       await this.redis.eval(COOL_DOWN, 1, this.keys(provider, account).cooldown, Math.ceil(ms));
     } catch (error) {
-      this.logger.warn({ provider, err: (error as Error).message }, 'Could not record provider cooldown');
+      this.availability.down(error);
     }
   }
 

@@ -1,7 +1,9 @@
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
+import { Queue } from 'bullmq';
 
 import { AppConfig } from '../config/app-config';
+import { watchQueueConnection } from '../redis/redis-connections';
 import { ALL_QUEUES, DEFAULT_JOB_OPTIONS, QUEUE_NAMES } from './queues';
 import { SyncProducer } from './sync.producer';
 
@@ -32,9 +34,13 @@ function connectionOf(redisUrl: string) {
   ],
   providers: [
     // Every queue, in QUEUE order, for code that reports on all of them (health, metrics, admin).
+    // Their connections are watched from here, as soon as they exist.
     {
       provide: ALL_QUEUES,
-      useFactory: (...queues: unknown[]) => queues,
+      useFactory: (...queues: Queue[]) => {
+        for (const queue of queues) watchQueueConnection('queue', queue);
+        return queues;
+      },
       inject: QUEUE_NAMES.map((name) => getQueueToken(name)),
     },
     SyncProducer,

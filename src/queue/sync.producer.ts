@@ -2,6 +2,8 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 
+import { withDeadline } from '../redis/deadline';
+import { assertQueueConnected } from './queue-stats';
 import { PRIORITY, QUEUE, syncJob } from './queues';
 
 // An enqueue that cannot reach Redis gives up quickly: the routing is already safe in PostgreSQL
@@ -18,17 +20,10 @@ export class SyncProducer {
   async enqueue(routingIds: string[], options: { priority?: number; requestId?: string } = {}): Promise<boolean> {
     if (!routingIds.length) return true;
     const jobs = routingIds.map((id) => syncJob(id, options.priority ?? PRIORITY.medium, options.requestId));
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.syncQueue.addBulk(jobs),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`enqueue timed out after ${ENQUEUE_TIMEOUT_MS} ms`)),
-            ENQUEUE_TIMEOUT_MS,
-          );
-        }),
-      ]);
+      // Not connected: skip at once rather than queue commands in memory until Redis is back.
+      await assertQueueConnected(this.syncQueue, ENQUEUE_TIMEOUT_MS);
+      await withDeadline(this.syncQueue.addBulk(jobs), ENQUEUE_TIMEOUT_MS);
       return true;
     } catch (error) {
       this.logger.warn(
@@ -36,8 +31,6 @@ export class SyncProducer {
         'Sync enqueue failed; the sync sweep will pick these up',
       );
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -2,6 +2,8 @@ import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nest
 import Redis from 'ioredis';
 
 import { AppConfig } from '../config/app-config';
+import { REDIS_DEADLINE_MS } from './deadline';
+import { watchRedisConnection } from './redis-connections';
 
 export const REDIS = Symbol('REDIS');
 
@@ -22,12 +24,14 @@ class RedisLifecycle implements OnApplicationShutdown {
       inject: [AppConfig],
       useFactory: async (config: AppConfig) => {
         const redis = new Redis(config.redisUrl, {
-          // Fail fast instead of queueing commands forever while Redis is down: callers fail open.
+          // Fail fast instead of queueing commands forever while Redis is down (callers fail open), and
+          // give up on a command a hung Redis does not answer.
           maxRetriesPerRequest: 1,
           enableOfflineQueue: false,
+          commandTimeout: REDIS_DEADLINE_MS,
           connectionName: 'tradeengage',
         });
-        redis.on('error', () => undefined); // reconnects by itself; health and callers report outages
+        watchRedisConnection('shared', redis); // reconnects by itself; one log line per outage
         // Start with a live connection when Redis is up, but never block boot on it (health reports it).
         await new Promise<void>((resolve) => {
           const done = () => {

@@ -13,8 +13,15 @@ export class SweepsProcessor extends WorkerHost {
 
   process(job: Job<RunSweepData>): Promise<number> {
     // A sweep logs under its own id, plus the request id when an admin triggered it.
-    return withLogContext({ sweep: job.data.name, sweepId: job.data.sweepId, requestId: job.data.requestId }, () =>
-      this.sweeps.run(job.data),
+    return withLogContext(
+      {
+        sweep: job.data.name,
+        sweepId: job.data.sweepId,
+        requestId: job.data.requestId,
+        queue: job.queueName,
+        queueJobId: job.id,
+      },
+      () => this.sweeps.run(job.data),
     );
   }
 }

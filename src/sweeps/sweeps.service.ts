@@ -14,7 +14,9 @@ import { recordAuditEvent } from '../audit/audit';
 import { AppConfig } from '../config/app-config';
 import { METRIC } from '../metrics/metrics';
 import { PollingService } from '../polling/polling.service';
+import { assertQueueConnected } from '../queue/queue-stats';
 import { JOB, PRIORITY, PollConnectionData, QUEUE, RunSweepData, SweepName, syncJob } from '../queue/queues';
+import { REDIS_DEADLINE_MS, withDeadline } from '../redis/deadline';
 import { REDIS } from '../redis/redis.module';
 import { SyncService } from '../sync/sync.service';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher';
@@ -56,21 +58,30 @@ export class SweepsService {
   /**
    * Enqueues one run of the sweep; used by the cron and by `POST /api/admin/sweeps/:name/run`. A run someone asked
    * for is an audit event of `actor`, committed only once the run is queued; should the commit fail, the queued run
-   * is taken back (a run a worker already started is harmless: it does what the next cron tick would).
+   * is taken back (a run a worker already started is harmless: it does what the next cron tick would). While Redis
+   * is down this fails within the Redis deadline (503) instead of waiting for it.
    */
   async trigger(name: SweepName, actor?: Actor): Promise<string> {
     const sweepId = randomUUID();
+    await assertQueueConnected(this.defaultQueue, REDIS_DEADLINE_MS);
     const enqueue = () =>
-      this.defaultQueue.add(
-        JOB.runSweep,
-        { name, sweepId, requestId: actor?.requestId ?? undefined } satisfies RunSweepData,
-        {
-          jobId: `sweep_${name}_${sweepId}`,
-          priority:
-            name === 'retry' ? PRIORITY.high : name === 'sync' || name === 'webhooks' ? PRIORITY.medium : PRIORITY.low,
-          removeOnComplete: { count: 100 },
-          removeOnFail: { count: 100 },
-        },
+      withDeadline(
+        this.defaultQueue.add(
+          JOB.runSweep,
+          { name, sweepId, requestId: actor?.requestId ?? undefined } satisfies RunSweepData,
+          {
+            jobId: `sweep_${name}_${sweepId}`,
+            priority:
+              name === 'retry'
+                ? PRIORITY.high
+                : name === 'sync' || name === 'webhooks'
+                  ? PRIORITY.medium
+                  : PRIORITY.low,
+            removeOnComplete: { count: 100 },
+            removeOnFail: { count: 100 },
+          },
+        ),
+        REDIS_DEADLINE_MS,
       );
     if (!actor) {
       await enqueue();

@@ -37,7 +37,10 @@ export class SyncProcessor extends WorkerHost implements OnModuleInit {
   @OnWorkerEvent('failed')
   onFailed(job: Job<SyncRoutingData> | undefined, error: Error): void {
     // The routing stays claimed; the cleanup sweep rescues it after the stale timeout.
-    this.logger.error({ routingId: job?.data.routingId, err: error.message }, 'Sync job failed');
+    this.logger.error(
+      { queue: job?.queueName, queueJobId: job?.id, routingId: job?.data.routingId, err: error.message },
+      'Sync job failed',
+    );
   }
 }
 

@@ -41,7 +41,9 @@ describe('API keys, companies and technicians', () => {
       expect((await apiClient(t.url).get('/api/health/live')).status).toBe(200);
       const ready = await apiClient(t.url).get('/api/health/ready');
       expect(ready.status).toBe(200);
-      expect(ready.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } } });
+      // An API pod's readiness is the database alone (SPEC section 12: it keeps accepting jobs without Redis).
+      expect(ready.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+      expect(ready.body.info.redis).toBeUndefined();
       const metrics = await apiClient(t.url).get('/metrics');
       expect(metrics.status).toBe(200);
       expect(metrics.body).toContain('jobs_created_total');

@@ -1,10 +1,15 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
+
+import { getQueueToken } from '@nestjs/bullmq';
+import { Queue } from 'bullmq';
 
 import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
 
-import { QUEUE_NAMES } from '../../src/queue/queues';
-import { TestApp, startTestApp } from '../helpers/app';
+import { QUEUE, QUEUE_NAMES } from '../../src/queue/queues';
+import { TestApp, flushTestRedis, startTestApp } from '../helpers/app';
 import { TEST_ADMIN_KEY } from '../test-env';
 
 // A real browser against the running app: what an operator sees of Swagger UI and Bull Board.
@@ -42,6 +47,8 @@ describe('Browser - Swagger UI and Bull Board in Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     // launch() gives every run a fresh, temporary user-data dir (Playwright refuses --user-data-dir here).
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+    // Bull Board counts against the admin key's rate limit: start from an empty window.
+    await flushTestRedis();
     t = await startTestApp({}, 'all');
   });
   afterAll(async () => {
@@ -49,11 +56,15 @@ describe('Browser - Swagger UI and Bull Board in Chromium', () => {
     await t?.close();
   });
 
-  /** A context that can reach only the app under test (no fonts or CDNs from the internet). */
-  async function newContext(options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
+  /** A context that can reach only the app under test (no fonts or CDNs from the internet), and `alsoHosts`. */
+  async function newContext(
+    options: Parameters<Browser['newContext']>[0] = {},
+    alsoHosts: string[] = [],
+  ): Promise<BrowserContext> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+    const allowed = new Set([new URL(t.url).host, ...alsoHosts]);
     await context.route('**/*', (route) =>
-      new URL(route.request().url()).host === new URL(t.url).host ? route.continue() : route.abort(),
+      allowed.has(new URL(route.request().url()).host) ? route.continue() : route.abort(),
     );
     return context;
   }
@@ -173,5 +184,85 @@ describe('Browser - Swagger UI and Bull Board in Chromium', () => {
 
     await context.close();
     expect(pageErrors).toEqual([]);
+  });
+
+  it('renders Bull Board with its labels when opened with the credentials in the URL', async () => {
+    // http://user:key@host/...: fetch() refuses URLs resolved against such a page, so Bull Board used to
+    // miss its translations and show raw keys (MENU.QUEUES); the page now reloads itself without them.
+    const context = await newContext();
+    const page = await newPage(context);
+    const locales = page.waitForResponse((r) => r.url().includes('/static/locales/'));
+    const withCredentials = new URL(`${t.url}/admin/queues`);
+    withCredentials.username = 'ops';
+    withCredentials.password = TEST_ADMIN_KEY;
+    await page.goto(withCredentials.toString(), { waitUntil: 'domcontentloaded' });
+    for (const name of QUEUE_NAMES) {
+      await page
+        .locator(`a[href$="/queue/${encodeURIComponent(name)}"]`)
+        .first()
+        .waitFor({ state: 'visible', timeout: 20_000 });
+    }
+    expect((await locales).status()).toBe(200);
+    const text = await page.locator('body').innerText();
+    expect(text.match(/\b[A-Z][A-Z_]*\.[A-Z][A-Z_.]*\b/g) ?? []).toEqual([]);
+    expect(new URL(page.url()).password).toBe('');
+    await page.screenshot({ path: join(ARTIFACTS, 'bull-board-url-credentials.png'), fullPage: true });
+    await context.close();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('serves Bull Board through the API pipeline: a request id on every answer, no X-Powered-By', async () => {
+    const context = await newContext({ httpCredentials: { username: 'ops', password: TEST_ADMIN_KEY } });
+    const page = await newPage(context);
+    const api = page.waitForResponse((r) => new URL(r.url()).pathname === '/admin/queues/api/queues');
+    const response = await page.goto(`${t.url}/admin/queues`, { waitUntil: 'domcontentloaded' });
+    for (const answer of [response!, await api]) {
+      expect({ url: answer.url(), status: answer.status() }).toEqual({ url: answer.url(), status: 200 });
+      expect(answer.headers()['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(answer.headers()['x-powered-by']).toBeUndefined();
+    }
+    await context.close();
+  });
+
+  it("refuses a cross-site form posting to Bull Board with the browser's cached basic auth, and takes the dashboard's own changes", async () => {
+    const cleanup = t.app.get<Queue>(getQueueToken(QUEUE.cleanup));
+    // Another site (another origin) with a form that adds a job to a queue the moment it is opened.
+    const attacker = createServer((_, res) =>
+      res
+        .setHeader('content-type', 'text/html')
+        .end(
+          `<form id="f" method="POST" enctype="text/plain" action="${t.url}/admin/queues/api/queues/cleanup/add">` +
+            `<input name='{"name":"csrf","data":{"x":"' value='"}}'></form>` +
+            `<script>document.getElementById('f').submit()</script>`,
+        ),
+    );
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    const attackerHost = `localhost:${(attacker.address() as AddressInfo).port}`;
+    try {
+      const context = await newContext({ httpCredentials: { username: 'ops', password: TEST_ADMIN_KEY } }, [
+        attackerHost,
+      ]);
+      const page = await newPage(context);
+      // The admin has the dashboard open (the browser holds the credentials), then visits the other site.
+      await page.goto(`${t.url}/admin/queues`, { waitUntil: 'domcontentloaded' });
+      const posted = page.waitForResponse((r) => r.url().endsWith('/api/queues/cleanup/add') && r.status() !== 401);
+      await page.goto(`http://${attackerHost}/`);
+      const refused = await posted;
+      expect(refused.status()).toBe(403);
+      expect(refused.headers()['content-type']).toContain('application/problem+json');
+      const jobs = await cleanup.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']);
+      expect(jobs.filter((j) => j.name === 'csrf')).toEqual([]);
+
+      // The dashboard's own page may change things (its requests are same-origin).
+      await page.goto(`${t.url}/admin/queues`, { waitUntil: 'domcontentloaded' });
+      const statuses = await page.evaluate(async () => [
+        (await fetch('api/queues/poll/pause', { method: 'PUT' })).status,
+        (await fetch('api/queues/poll/resume', { method: 'PUT' })).status,
+      ]);
+      expect(statuses).toEqual([200, 200]);
+      await context.close();
+    } finally {
+      await new Promise((resolve) => attacker.close(resolve));
+    }
   });
 });

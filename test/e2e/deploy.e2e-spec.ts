@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 import { register } from 'prom-client';
 import * as ts from 'typescript';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { z } from 'zod/v4';
 
 import { AppConfig } from '../../src/config/app-config';
@@ -253,7 +254,7 @@ describe('Kubernetes manifests - deploy/k8s', () => {
 
     // Valid stand-ins for the Secret's placeholders, so the rest of each container's configuration is checked as the app reads it.
     const standIns: Record<string, string> = {
-      ADMIN_API_KEY: 'k8s-manifest-test-admin-key',
+      ADMIN_API_KEY: 'k8s-manifest-test-admin-key-0123456789',
       CREDENTIALS_KEY: randomBytes(32).toString('base64'),
       DATABASE_URL: TEST_DATABASE_URL,
       REDIS_URL: TEST_REDIS_URL,
@@ -354,15 +355,25 @@ describe('Kubernetes manifests - deploy/k8s', () => {
         }
       }
     }
-    const grace = (mode: AppMode) =>
-      deployments.find((d) => containersOf(d).some((c) => modeOf(c) === mode))?.spec.template.spec
-        .terminationGracePeriodSeconds as number;
-    expect(grace('api')).toBeGreaterThanOrEqual(60);
-    // SIGTERM drains in-flight sync jobs: a worker needs longer, and at least one provider request's time.
-    expect(grace('worker')).toBeGreaterThan(grace('api'));
+    // The process exits by itself within SHUTDOWN_TIMEOUT_MS of SIGTERM (after the preStop pause), before
+    // the kubelet would SIGKILL it at the end of the grace period.
+    const setting = (c: Container, name: 'SHUTDOWN_TIMEOUT_MS' | 'PROVIDER_TIMEOUT_MS') =>
+      Number(shape[name].parse(containerEnv(c).get(name)));
+    for (const d of deployments) {
+      for (const c of containersOf(d)) {
+        const preStopMs = (c.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000;
+        const graceMs = (d.spec.template.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+        expect({ container: c.name, exitsBeforeKill: preStopMs + setting(c, 'SHUTDOWN_TIMEOUT_MS') < graceMs }).toEqual(
+          {
+            container: c.name,
+            exitsBeforeKill: true,
+          },
+        );
+      }
+    }
+    // A worker's drain lets a sync attempt in its second provider request finish.
     const worker = deployments.flatMap(containersOf).find((c) => modeOf(c) === 'worker')!;
-    const providerTimeoutMs = Number(shape.PROVIDER_TIMEOUT_MS.parse(containerEnv(worker).get('PROVIDER_TIMEOUT_MS')));
-    expect(grace('worker') * 1000).toBeGreaterThan(2 * providerTimeoutMs);
+    expect(setting(worker, 'SHUTDOWN_TIMEOUT_MS')).toBeGreaterThan(2 * setting(worker, 'PROVIDER_TIMEOUT_MS'));
   });
 
   it('autoscales every Deployment on CPU and keeps a PodDisruptionBudget that still lets nodes drain', () => {
@@ -625,5 +636,151 @@ describe('Node.js runtime - Dockerfile, engines, CI', () => {
       return major === m && minor >= n;
     });
     expect({ node: process.version, admitted }).toEqual({ node: process.version, admitted: true });
+  });
+});
+
+const ALERTS_FILE = join(ROOT, 'deploy/prometheus/alerts.yaml');
+const ALERT_TESTS_FILE = join(ROOT, 'deploy/prometheus/alerts.test.yaml');
+const README_FILE = join(ROOT, 'README.md');
+
+interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+const slug = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\w\- ]/g, '')
+    .replace(/ /g, '-');
+
+describe('Alerts - deploy/prometheus/alerts.yaml', () => {
+  const rulesFile = parseYaml(readFileSync(ALERTS_FILE, 'utf8')) as { groups: { name: string; rules: AlertRule[] }[] };
+  const rules = rulesFile.groups.flatMap((g) => g.rules);
+  // Metrics the rules may use that the app does not expose: Prometheus's own, and SPEC section 8's
+  // outbound webhook counter, which arrives with the outbound webhooks.
+  const NOT_FROM_THE_APP = new Set(['up', 'webhook_deliveries_total']);
+  let t: TestApp;
+  let series: Map<string, string>;
+
+  beforeAll(async () => {
+    t = await startTestApp({}, 'all');
+    series = exposedSeries(await (await fetch(`${t.url}/metrics`)).text());
+  });
+  afterAll(() => t?.close());
+
+  it.each([
+    ['check', ALERTS_FILE],
+    ['test', ALERT_TESTS_FILE],
+  ])('passes `promtool %s rules`', (command, file) => {
+    const run = spawnSync('promtool', [command, 'rules', file], { encoding: 'utf8' });
+    if (run.error) {
+      throw new Error(`promtool is missing: install Debian's prometheus package (apt-get install -y prometheus)`);
+    }
+    expect({ status: run.status, output: run.status ? `${run.stdout}${run.stderr}` : '' }).toEqual({
+      status: 0,
+      output: '',
+    });
+  });
+
+  it('has the alerts SPEC section 8 asks for, on the metrics that show each problem', () => {
+    const byName = new Map(rules.map((r) => [r.alert, r.expr]));
+    const wanted: [string, RegExp][] = [
+      ['TradeEngageWorkerDown', /\bup\{job="integration-service-worker"\}/],
+      ['TradeEngageNoWorkers', /\bqueue_workers\b/],
+      ['TradeEngageQueueBacklogDeep', /\bqueue_jobs\{state="waiting"\}/],
+      ['TradeEngageQueueBacklogOld', /\bqueue_oldest_job_age_seconds\b/],
+      ['TradeEngageSyncErrorRate', /\brouting_sync_total\{outcome=~"retry\|failed"\}/],
+      ['TradeEngageSyncSlow', /histogram_quantile\(0\.95, .*routing_sync_duration_seconds_bucket/],
+      ['TradeEngageProviderCircuitOpen', /\bprovider_circuit_open\b/],
+      ['TradeEngageWebhookDeliveriesFailing', /\bwebhook_deliveries_total\b/],
+    ];
+    for (const [alert, expr] of wanted)
+      expect({ alert, expr: byName.get(alert) }).toEqual({ alert, expr: expect.stringMatching(expr) });
+  });
+
+  it('gives every alert a severity, a summary, a description and a runbook that is a section of the README', () => {
+    const readme = readFileSync(README_FILE, 'utf8');
+    const sections = new Map<string, string>();
+    const headings = [...readme.matchAll(/^#{1,6} (.+)$/gm)];
+    headings.forEach((h, i) =>
+      sections.set(
+        slug(h[1]),
+        readme.slice((h.index ?? 0) + h[0].length, headings[i + 1]?.index ?? readme.length).trim(),
+      ),
+    );
+    for (const rule of rules) {
+      expect({ alert: rule.alert, severity: rule.labels?.severity }).toEqual({
+        alert: rule.alert,
+        severity: expect.stringMatching(/^(warning|critical)$/),
+      });
+      const { summary, description, runbook } = rule.annotations ?? {};
+      expect({ alert: rule.alert, summary, description }).toEqual({
+        alert: rule.alert,
+        summary: expect.any(String),
+        description: expect.any(String),
+      });
+      const anchor = /^README\.md#([\w-]+)$/.exec(runbook ?? '')?.[1];
+      // The section exists and says something (what to do), not just a heading.
+      expect({ alert: rule.alert, runbook, section: (sections.get(anchor ?? '') ?? '').length > 80 }).toEqual({
+        alert: rule.alert,
+        runbook,
+        section: true,
+      });
+    }
+  });
+
+  it('queries only metrics and labels the app exposes (or SPEC section 8 names for a later feature)', () => {
+    const labelNames = (name: string): string[] => {
+      const metric =
+        register.getSingleMetric(name.replace(/_(bucket|sum|count)$/, '')) ?? register.getSingleMetric(name);
+      return (metric as unknown as { labelNames?: string[] } | undefined)?.labelNames ?? [];
+    };
+    for (const rule of rules) {
+      const metrics = promqlMetrics(rule.expr);
+      expect({ alert: rule.alert, missing: metrics.filter((m) => !series.has(m) && !NOT_FROM_THE_APP.has(m)) }).toEqual(
+        {
+          alert: rule.alert,
+          missing: [],
+        },
+      );
+      if (metrics.some((m) => NOT_FROM_THE_APP.has(m))) continue;
+      const allowed = new Set([
+        'instance',
+        'job',
+        'namespace',
+        'pod',
+        'service',
+        ...metrics.flatMap(labelNames),
+        ...(metrics.some((m) => m.endsWith('_bucket')) ? ['le'] : []),
+      ]);
+      expect({ alert: rule.alert, unknown: promqlLabels(rule.expr).filter((l) => !allowed.has(l)) }).toEqual({
+        alert: rule.alert,
+        unknown: [],
+      });
+    }
+  });
+
+  it('fires every alert at least once in its unit tests (alerts.test.yaml)', () => {
+    const tests = parseYaml(readFileSync(ALERT_TESTS_FILE, 'utf8')) as {
+      tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
+    };
+    const fired = new Set(
+      tests.tests.flatMap((test) =>
+        (test.alert_rule_test ?? []).filter((c) => c.exp_alerts.length > 0).map((c) => c.alertname),
+      ),
+    );
+    expect(rules.map((r) => r.alert).filter((name) => !fired.has(name))).toEqual([]);
+  });
+
+  it('is the PrometheusRule of deploy/k8s, rule for rule (the Prometheus Operator wrapper)', () => {
+    const [wrapper] = ofKind('PrometheusRule');
+    expect(wrapper.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(wrapper.spec.groups).toEqual(rulesFile.groups);
   });
 });

@@ -5,6 +5,7 @@ import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
 import { createNetwork, createTechnician, jobBody } from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp, truncateAll } from '../helpers/app';
 import { ApiClient, apiClient, expectProblem } from '../helpers/http';
+import { checkLogLines } from '../helpers/json-lines';
 import { waitFor } from '../helpers/wait';
 import { FAST_SYNC_ENV, TEST_ADMIN_KEY } from '../test-env';
 
@@ -119,6 +120,18 @@ describe('Observability: logs, metrics, health, queue operations', () => {
       expect(synced.map((l) => l.routingId).sort()).toEqual([...routingIds].sort());
     });
 
+    it('writes one JSON object per line, never naming a key twice', () => {
+      const problems = checkLogLines(logs.lines);
+      expect(problems.notJson).toEqual([]);
+      expect(problems.duplicateKeys).toEqual([]);
+    });
+
+    it('names the referral job `jobId` and the queue job `queueJobId`', () => {
+      const synced = logs.parsed().filter((l) => l.msg === 'Routing synced');
+      expect(synced.length).toBeGreaterThanOrEqual(2);
+      for (const line of synced) expect(line).toMatchObject({ queue: 'sync', queueJobId: line.routingId });
+    });
+
     it('logs sweeps under their own id, with the request id of the admin call that ran them', () => {
       const sweep = logs.parsed().find((l) => l.msg === 'Sweep ran' && l.requestId === 'sweep-req-7');
       expect(sweep).toMatchObject({ sweep: 'poll', sweepId: expect.any(String) });
@@ -147,6 +160,10 @@ describe('Observability: logs, metrics, health, queue operations', () => {
       expect(metricValue(text, 'queue_jobs', { queue: 'sync', state: 'waiting' })).toBeGreaterThanOrEqual(0);
       expect(metricValue(text, 'sweep_runs_total', { name: 'poll', outcome: 'success' })).toBeGreaterThanOrEqual(2);
       expect(metricValue(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+      expect(metricValue(text, 'queue_oldest_job_age_seconds', { queue: 'sync' })).toBeGreaterThanOrEqual(0);
+      expect(metricValue(text, 'queue_workers', { queue: 'sync' })).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'redis_available')).toBe(1);
+      expect(metricValue(text, 'provider_circuit_open', { provider: 'servicetitan' })).toBe(0);
     });
 
     it('passes promtool check metrics (no gauge named like a counter)', async () => {
@@ -228,6 +245,31 @@ describe('Observability: logs, metrics, health, queue operations', () => {
       expect(api.status).toBe(200);
       const wrong = Buffer.from('ops:not-the-key').toString('base64');
       expect((await fetch(`${t.url}/admin/queues`, { headers: { authorization: `Basic ${wrong}` } })).status).toBe(401);
+    });
+
+    it('Bull Board answers through the API pipeline: request id, access log, no X-Powered-By', async () => {
+      const res = await fetch(`${t.url}/admin/queues/api/queues`, {
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'x-request-id': 'board-req-1' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-request-id')).toBe('board-req-1');
+      expect(res.headers.get('x-powered-by')).toBeNull();
+      await new Promise((r) => setTimeout(r, 50));
+      const access = logs.parsed().find((l) => l.requestId === 'board-req-1' && l.msg === 'request completed');
+      expect(access).toMatchObject({
+        req: { method: 'GET', url: '/admin/queues/api/queues' },
+        res: { statusCode: 200 },
+      });
+    });
+
+    it('Bull Board refuses changes that do not come from its own page (403 problem+json)', async () => {
+      const put = (path: string, headers: Record<string, string> = {}) =>
+        apiClient(t.url, TEST_ADMIN_KEY).call('PUT', `/admin/queues/api/queues/poll/${path}`, { headers });
+      expectProblem(await put('pause'), 403);
+      expectProblem(await put('pause', { origin: 'https://evil.example' }), 403);
+      expectProblem(await put('pause', { origin: t.url, 'sec-fetch-site': 'cross-site' }), 403);
+      expect((await put('pause', { origin: t.url })).status).toBe(200);
+      expect((await put('resume', { 'sec-fetch-site': 'same-origin' })).status).toBe(200);
     });
   });
 });

@@ -1,3 +1,5 @@
+import { systemActor } from '../../src/audit/actor';
+import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { TestApp, flushTestRedis, startTestApp } from '../helpers/app';
 import { apiClient, expectProblem } from '../helpers/http';
 import { TEST_ADMIN_KEY } from '../test-env';
@@ -26,5 +28,16 @@ describe('Inbound rate limit per API key', () => {
     // Another key has its own budget; health is never limited.
     expect((await apiClient(t.url, other).get('/api/jobs')).status).toBe(200);
     expect((await apiClient(t.url).get('/api/health/live')).status).toBe(200);
+  });
+
+  it('counts the queue dashboard (Bull Board) against the same key', async () => {
+    // A fresh key (made without an API call: the admin key spent its minute above).
+    const { key } = await t.app.get(ApiKeysService).create({ name: 'dashboard', role: 'admin' }, systemActor());
+    const basic = `Basic ${Buffer.from(`ops:${key}`).toString('base64')}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await fetch(`${t.url}/admin/queues/api/queues`, { headers: { authorization: basic } })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
   });
 });

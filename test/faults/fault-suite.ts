@@ -1,8 +1,9 @@
 /**
  * The fault suite (`npm run test:faults`): one API and two worker processes of the compiled service
  * against the real PostgreSQL, the suite's own Redis and the provider sandbox with faults on, while
- * workers are SIGKILLed, Redis is restarted and one worker is drained with SIGTERM. Then faults go
- * off, the system settles, and the suite proves nothing was lost, duplicated or left stuck.
+ * workers are SIGKILLed, Redis is restarted, one worker is drained with SIGTERM, and Redis is down
+ * for 30 s with both workers SIGTERMed during it. Then faults go off, the system settles, and the
+ * suite proves nothing was lost, duplicated or left stuck.
  *
  * An outbound webhook endpoint receives every event meanwhile from a receiver that fails 20% of deliveries (500) and
  * never answers 5% (the service's timeout): every event of every routing change must arrive at least once, with a
@@ -47,6 +48,11 @@ const SETTINGS = {
   redisRestartAtMs: 50_000,
   redisDownMs: 4_000,
   sigtermAtMs: 95_000,
+  /** A long Redis outage, with each worker SIGTERMed (and restarted) while it lasts. */
+  outageAtMs: 110_000,
+  outageMs: 30_000,
+  outageSigtermsAfterMs: [8_000, 18_000],
+  shutdownTimeoutMs: 10_000,
   /** The chaos lasts at least this long, and at least as long as the load. */
   chaosMinMs: 150_000,
   maxSyncAttempts: 50,
@@ -108,6 +114,7 @@ const SERVICE_ENV = {
     jobber: { perMinute: 100_000, perHour: 10_000_000, burst: 1000 },
   }),
   API_RATE_LIMIT_PER_MINUTE: '1000000',
+  SHUTDOWN_TIMEOUT_MS: String(SETTINGS.shutdownTimeoutMs),
   // Outbound webhooks: a short timeout and many short delays (13 attempts: a 25% failing receiver loses an event
   // to exhaustion about once in 10^8), the lost-job sweep every 5 s; the receiver listens on 127.0.0.1.
   WEBHOOK_TIMEOUT_MS: '1000',
@@ -133,7 +140,9 @@ class Suite {
   readonly outages: Outage[] = [];
   readonly checks: Check[] = [];
   readonly created = new Map<string, CreatedJob>();
-  readonly counters = { sigkills: 0, skippedKills: 0, redisRestarts: 0, sigterms: 0, restarts: 0 };
+  readonly counters = { sigkills: 0, skippedKills: 0, redisRestarts: 0, sigterms: 0, restarts: 0, outageSigterms: 0 };
+  /** The SIGTERMs sent while Redis was down: how each process ended and how long it took. */
+  readonly outageExits: { name: string; exit: string; ms: number }[] = [];
   readonly bootMs: number[] = [];
   drain: {
     exit: string;
@@ -401,7 +410,8 @@ class Suite {
     let nextKill = started + SETTINGS.killEveryMs;
     let redisDone = false;
     let sigtermDone = false;
-    while (!(this.loadDone && redisDone && sigtermDone && Date.now() - started >= SETTINGS.chaosMinMs)) {
+    let outageDone = false;
+    while (!(this.loadDone && redisDone && sigtermDone && outageDone && Date.now() - started >= SETTINGS.chaosMinMs)) {
       const at = Date.now() - started;
       if (!redisDone && at >= SETTINGS.redisRestartAtMs) {
         await this.restartRedis();
@@ -409,6 +419,10 @@ class Suite {
       } else if (!sigtermDone && at >= SETTINGS.sigtermAtMs) {
         await this.drainOneWorker(this.workers[0]);
         sigtermDone = true;
+        nextKill = Date.now() + SETTINGS.killEveryMs;
+      } else if (!outageDone && at >= SETTINGS.outageAtMs) {
+        await this.redisOutageWithSigterms();
+        outageDone = true;
         nextKill = Date.now() + SETTINGS.killEveryMs;
       } else if (Date.now() >= nextKill) {
         await this.killAndRestart();
@@ -456,6 +470,51 @@ class Suite {
     this.counters.redisRestarts++;
     log(
       `redis back (pid ${this.redis.pid}) on :${this.redisPort}, empty: BullMQ state is gone, the sweeps must recover from PostgreSQL`,
+    );
+  }
+
+  /**
+   * Redis down for 30 s (SPEC section 12): the API keeps accepting jobs, and each worker, SIGTERMed
+   * while Redis is away, must end by itself within SHUTDOWN_TIMEOUT_MS (its drain cannot reach Redis)
+   * and boot again without Redis. Redis comes back empty: the sweeps rebuild the queues.
+   */
+  private async redisOutageWithSigterms(): Promise<void> {
+    const outage: Outage = { what: 'redis (30 s)', from: Date.now(), to: null };
+    this.outages.push(outage);
+    const pid = this.redis.pid;
+    this.redis.signal('SIGKILL');
+    await this.redis.waitForExit(10_000);
+    log(`redis (pid ${pid}) killed; down for ${SETTINGS.outageMs / 1000} s, with a SIGTERM to each worker meanwhile`);
+    for (const [i, afterMs] of SETTINGS.outageSigtermsAfterMs.entries()) {
+      await sleep(Math.max(0, outage.from + afterMs - Date.now()));
+      const w = this.workers[i % this.workers.length];
+      if (!w.proc.alive) await this.waitForWorker(w);
+      const sentAt = Date.now();
+      const workerPid = w.proc.pid;
+      w.proc.signal('SIGTERM');
+      this.counters.outageSigterms++;
+      const exit = await w.proc.waitForExit(SETTINGS.shutdownTimeoutMs + 20_000);
+      const ms = Date.now() - sentAt;
+      const exitText = exit ? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`) : 'still running';
+      this.outageExits.push({ name: w.proc.name, exit: exitText, ms });
+      log(`SIGTERM ${w.proc.name} (pid ${workerPid}) during the outage -> ${exitText} after ${ms} ms`);
+      if (!exit) w.proc.signal('SIGKILL');
+      w.upSince = null;
+      w.proc.start();
+      this.counters.restarts++;
+      void this.waitForWorker(w).catch((error: Error) => log(`${w.proc.name} did not come back: ${error.message}`));
+    }
+    await sleep(Math.max(0, outage.from + SETTINGS.outageMs - Date.now()));
+    await this.startRedis();
+    outage.to = Date.now();
+    this.counters.redisRestarts++;
+    log(`redis back (pid ${this.redis.pid}) after ${((outage.to - outage.from) / 1000).toFixed(1)} s, empty`);
+    this.check(
+      'SIGTERM during a Redis outage: each worker exits by itself within SHUTDOWN_TIMEOUT_MS',
+      this.outageExits.length === SETTINGS.outageSigtermsAfterMs.length &&
+        this.outageExits.every((e) => !e.exit.startsWith('signal') && e.exit !== 'still running') &&
+        this.outageExits.every((e) => e.ms <= SETTINGS.shutdownTimeoutMs + 2_000),
+      this.outageExits.map((e) => `${e.name}: ${e.exit} after ${e.ms} ms`).join('; '),
     );
   }
 
@@ -797,8 +856,11 @@ class Suite {
     );
     this.check(
       'the chaos happened',
-      this.counters.sigkills >= 5 && this.counters.redisRestarts === 1 && this.counters.sigterms === 1,
-      `${this.counters.sigkills} SIGKILLs, ${this.counters.redisRestarts} Redis restart, ${this.counters.sigterms} SIGTERM`,
+      this.counters.sigkills >= 5 &&
+        this.counters.redisRestarts === 2 &&
+        this.counters.sigterms === 1 &&
+        this.counters.outageSigterms === 2,
+      `${this.counters.sigkills} SIGKILLs, ${this.counters.redisRestarts} Redis restarts (one after 30 s), ${this.counters.sigterms} SIGTERM drain, ${this.counters.outageSigterms} SIGTERMs during the outage`,
     );
     writeFileSync(join(ARTIFACTS, 'api-failures.json'), JSON.stringify(this.ledger.failures, null, 2));
 
@@ -845,7 +907,14 @@ class Suite {
         'worker SIGKILLs (+ restarts)',
         `${this.counters.sigkills} (${this.counters.restarts} restarts, ${this.counters.skippedKills} skipped: none up); boot ${bootText}`,
       ],
-      ['Redis restarts', `${this.counters.redisRestarts}`],
+      [
+        'Redis restarts',
+        `${this.counters.redisRestarts} (one after ${SETTINGS.redisDownMs / 1000} s, one after ${SETTINGS.outageMs / 1000} s)`,
+      ],
+      [
+        `SIGTERMs during the ${SETTINGS.outageMs / 1000} s outage`,
+        this.outageExits.map((e) => `${e.name} ${e.exit} in ${e.ms} ms`).join(', ') || 'not run',
+      ],
       [
         'SIGTERM drain',
         this.drain

@@ -43,6 +43,8 @@ export async function startTestApp(
     JOBBER_CLIENT_ID: SANDBOX_JOBBER_APP.clientId,
     JOBBER_CLIENT_SECRET: SANDBOX_JOBBER_APP.clientSecret,
     LOG_LEVEL: 'silent',
+    // Every test client is 127.0.0.1: the suites' deliberate wrong keys must not throttle each other.
+    AUTH_FAILURE_LIMIT_PER_MINUTE: '10000',
     ...overrides,
   });
   // prom-client's registry is process-wide: each app registers its metrics anew (defaults included).
@@ -72,8 +74,8 @@ export async function flushTestRedis(): Promise<void> {
   await redis.quit();
 }
 
-/** Removes every row, keeping the schema. */
-export async function truncateAll(db: DataSource): Promise<void> {
+/** Removes every row, keeping the schema (through the app's DataSource or a pg Client). */
+export async function truncateAll(db: { query(sql: string): Promise<unknown> }): Promise<void> {
   await db.query(
     `TRUNCATE companies, technicians, connections, jobs, routings, routing_events, api_keys, idempotency_keys,
               archived_jobs, archived_routings, archived_routing_events, audit_events, webhook_endpoints,
