@@ -21,6 +21,7 @@ import { ProviderDefinition, WebhookEvent } from '../providers/provider-definiti
 import { ProviderError } from '../providers/provider-error';
 import { ProviderGateway } from '../providers/provider-gateway';
 import { JOB, ProviderWebhookData, QUEUE } from '../queue/queues';
+import { withDeadline } from '../redis/deadline';
 import { REDIS } from '../redis/redis.module';
 
 export type ReceivedOutcome = 'accepted' | 'duplicate' | 'ignored';
@@ -29,8 +30,9 @@ export type ReceiveResult = Record<ReceivedOutcome, number>;
 // Providers deliver at least once (a retry minutes later, or twice at once): an event seen within this window
 // causes no second status read.
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
-// The provider wants an answer within a second; queueing must not wait longer than this on Redis.
-const ENQUEUE_TIMEOUT_MS = 800;
+// The provider wants an answer within a second: Redis gets this long for the duplicate check, and for the queueing.
+const DUPLICATE_CHECK_DEADLINE_MS = 250;
+const ENQUEUE_DEADLINE_MS = 600;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 class TryLaterError extends DomainError {
@@ -182,7 +184,8 @@ export class ProviderWebhooksService {
   /** True the first time an event is seen within the window; true as well when Redis cannot tell (fail open). */
   private async firstSighting(key: string): Promise<boolean> {
     try {
-      return (await this.redis.set(key, '1', 'PX', DUPLICATE_WINDOW_MS, 'NX')) === 'OK';
+      const set = this.redis.set(key, '1', 'PX', DUPLICATE_WINDOW_MS, 'NX');
+      return (await withDeadline(set, DUPLICATE_CHECK_DEADLINE_MS)) === 'OK';
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'Webhook duplicate check skipped: Redis unavailable');
       return true;
@@ -191,9 +194,8 @@ export class ProviderWebhooksService {
 
   private async enqueue(seenKey: string, work: ProviderWebhookData[]): Promise<boolean> {
     const id = createHash('sha256').update(seenKey).digest('hex').slice(0, 32);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
+      await withDeadline(
         this.queue.addBulk(
           work.map((data, i) => ({
             name: JOB.handleProviderWebhook,
@@ -201,16 +203,12 @@ export class ProviderWebhooksService {
             opts: { jobId: `pwh_${id}_${i}`, removeOnComplete: true, removeOnFail: true },
           })),
         ),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('enqueue timed out')), ENQUEUE_TIMEOUT_MS);
-        }),
-      ]);
+        ENQUEUE_DEADLINE_MS,
+      );
       return true;
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'Provider webhook not queued; asking the provider to resend');
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -12,6 +12,7 @@ import { AppConfig } from '../config/app-config';
 import { CredentialsCipher } from '../connections/credentials-cipher';
 import { METRIC } from '../metrics/metrics';
 import { QUEUE, deliverWebhookJob, webhookJobId } from '../queue/queues';
+import { withDeadline } from '../redis/deadline';
 import { AttemptResult, WebhookSender } from './webhook-sender';
 import { webhookHeaders } from './webhook-signature';
 
@@ -63,17 +64,11 @@ export class WebhookDispatcher {
   /** Queues attempts (deterministic job ids: an attempt already queued is not queued twice); false if Redis failed. */
   async enqueue(attempts: { deliveryId: string; attempt: number; delayMs?: number }[]): Promise<boolean> {
     if (!attempts.length) return true;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
+      await withDeadline(
         this.queue.addBulk(attempts.map((a) => deliverWebhookJob(a.deliveryId, a.attempt, a.delayMs))),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`enqueue timed out after ${ENQUEUE_TIMEOUT_MS} ms`)),
-            ENQUEUE_TIMEOUT_MS,
-          );
-        }),
-      ]);
+        ENQUEUE_TIMEOUT_MS,
+      );
       return true;
     } catch (error) {
       this.logger.warn(
@@ -81,8 +76,6 @@ export class WebhookDispatcher {
         'Webhook enqueue failed; the webhooks sweep will queue these',
       );
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
