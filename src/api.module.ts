@@ -5,6 +5,9 @@ import { AdminController } from './admin/admin.controller';
 import { AuditController } from './audit/audit.controller';
 import { AuditModule } from './audit/audit.module';
 import { BullBoardController } from './admin/bull-board.controller';
+import { AnalyticsPageController } from './analytics/analytics-page.controller';
+import { AnalyticsController } from './analytics/analytics.controller';
+import { AnalyticsModule } from './analytics/analytics.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeysController } from './auth/api-keys.controller';
 import { AuthModule } from './auth/auth.module';
@@ -27,6 +30,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
   imports: [
+    AnalyticsModule,
     AuditModule,
     AuthModule,
     CompaniesModule,
@@ -50,6 +54,8 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     WebhookEndpointsController,
     ProviderWebhooksController,
     BullBoardController,
+    AnalyticsController,
+    AnalyticsPageController,
   ],
   providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
 })

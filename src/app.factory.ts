@@ -10,6 +10,7 @@ import { Logger } from 'nestjs-pino';
 import { DestinationStream } from 'pino';
 
 import { routeToBullBoard } from './admin/bull-board.controller';
+import { routeToAnalyticsPage } from './analytics/analytics-page.controller';
 import { AppModule } from './app.module';
 import { JsonBodyInterceptor, MAX_BODY_BYTES } from './common/json-body.interceptor';
 import { ProblemDetailsFilter, answerClientError } from './common/problem-details.filter';
@@ -73,8 +74,9 @@ export async function createApp(
   if (runsApi(config.mode)) {
     const document = buildOpenApiDocument(app, config);
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
-    // Before Nest's router (added when the app initialises): Bull Board is a controller like any other.
+    // Before Nest's router (added when the app initialises): the admin pages are controllers like any other.
     app.use(routeToBullBoard);
+    app.use(routeToAnalyticsPage);
   }
   return app;
 }

@@ -2,7 +2,7 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import { Request, Response, json } from 'express';
 import { Observable, from, switchMap } from 'rxjs';
 
-import { ValidationError } from './errors';
+import { DomainError } from './errors';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -25,11 +25,15 @@ export class JsonBodyInterceptor implements NestInterceptor {
       parseJson(req, res, (error?: unknown) => {
         if (!error) return resolve();
         // The parser's own message quotes the start of the body: never echo it.
-        reject(
-          error instanceof SyntaxError ? new ValidationError([{ field: 'body', message: 'is not valid JSON' }]) : error,
-        );
+        reject(error instanceof SyntaxError ? notJson() : error);
       }),
     );
     return from(parsed).pipe(switchMap(() => next.handle()));
   }
+}
+
+function notJson(): DomainError {
+  return new DomainError(400, 'Bad Request', 'The request body is not valid JSON', [
+    { field: 'body', message: 'is not valid JSON' },
+  ]);
 }

@@ -23,3 +23,17 @@ export class StoredCredentialsError extends Error {
     this.name = 'StoredCredentialsError';
   }
 }
+
+/**
+ * The connection's circuit is open (SPEC section 6): the provider failed it too often, so no call is sent until
+ * `retryAt`. Not a failure of the routing: a sync attempt is deferred to then without using up an attempt.
+ */
+export class CircuitOpenError extends Error {
+  constructor(
+    connectionId: string,
+    readonly retryAt: Date,
+  ) {
+    super(`circuit of connection ${connectionId} is open until ${retryAt.toISOString()}; no call was made`);
+    this.name = 'CircuitOpenError';
+  }
+}

@@ -18,6 +18,8 @@ export const METRIC = {
   webhookDeliveries: 'webhook_deliveries_total',
   webhookOutboxPending: 'webhook_outbox_pending',
   circuitOpen: 'provider_circuit_open',
+  routingTransitions: 'routing_transitions_total',
+  routingProviderStatus: 'routing_provider_status_total',
 } as const;
 
 export const METRIC_PROVIDERS = [
@@ -81,6 +83,16 @@ export const METRIC_PROVIDERS = [
     name: METRIC.sweepRuns,
     help: 'Sweep runs by name and outcome',
     labelNames: ['name', 'outcome'],
+  }),
+  makeCounterProvider({
+    name: METRIC.routingTransitions,
+    help: 'Routings entering a status: created, synced, completed, canceled, permanently_failed, pending (manual retry)',
+    labelNames: ['provider', 'to'],
+  }),
+  makeCounterProvider({
+    name: METRIC.routingProviderStatus,
+    help: 'Routings whose normalized provider status moved to this one (received, scheduled, in_progress, ...)',
+    labelNames: ['provider', 'status'],
   }),
   makeCounterProvider({
     name: METRIC.webhookEventsReceived,

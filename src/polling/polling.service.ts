@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
 import { AppConfig } from '../config/app-config';
-import { ConnectionUnusableError } from '../connections/connection-errors';
+import { CircuitOpenError, ConnectionUnusableError } from '../connections/connection-errors';
 import { ConnectionRef, ConnectionsService } from '../connections/connections.service';
 import { ProviderStatus } from '../providers/field-service-provider';
 import { ProviderError } from '../providers/provider-error';
@@ -116,6 +116,11 @@ export class PollingService {
 
   private logFailure(connection: ConnectionRef, error: unknown): string {
     const context = { connectionId: connection.id, companyId: connection.companyId, provider: connection.providerType };
+    if (error instanceof CircuitOpenError) {
+      // The provider failed this connection too often: its poll waits for the next sweep after the circuit reopens.
+      this.logger.log({ ...context, reason: error.message }, 'Poll skipped: circuit open');
+      return error.message;
+    }
     if (error instanceof ProviderError || error instanceof ConnectionUnusableError) {
       this.logger.warn({ ...context, reason: error.message }, 'Poll failed');
       return error.message;

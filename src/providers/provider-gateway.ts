@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 
-import { ConnectionUnusableError, StoredCredentialsError } from '../connections/connection-errors';
+import { CircuitOpenError, ConnectionUnusableError, StoredCredentialsError } from '../connections/connection-errors';
 import { ConnectionRef, ConnectionsService } from '../connections/connections.service';
 import { ProviderCallStats } from '../health/provider-call-stats';
 import { METRIC } from '../metrics/metrics';
@@ -17,6 +17,7 @@ import {
 import type { WebhookItem } from './provider-definition';
 import { ProviderError } from './provider-error';
 import { ProviderRateLimiter } from './provider-rate-limiter';
+import { CircuitBreaker } from './circuit-breaker';
 import { ProviderRegistry, RegisteredProvider } from './provider-registry';
 
 /** What one call through the gateway did, for the routing's event timeline. */
@@ -24,6 +25,12 @@ export interface CallTrace {
   lastHttpStatus: number | null;
   /** A request that creates the provider's record was sent (or began to be). */
   createSent: boolean;
+}
+
+/** The last answer of a call's requests: a failure (no answer, a timeout, a 5xx), and whether any came. */
+interface CallAnswers {
+  failed: boolean;
+  answered: boolean;
 }
 
 interface CallOptions {
@@ -45,6 +52,7 @@ export class ProviderGateway {
     private readonly connections: ConnectionsService,
     private readonly limiter: ProviderRateLimiter,
     private readonly stats: ProviderCallStats,
+    private readonly circuits: CircuitBreaker,
     @InjectMetric(METRIC.providerRequests) private readonly providerRequests: Counter,
     @InjectMetric(METRIC.providerRateLimited) private readonly providerRateLimited: Counter,
   ) {}
@@ -103,9 +111,21 @@ export class ProviderGateway {
     const credentialsStore: CredentialsStore<object> = {
       replace: (change) => this.connections.replaceCredentials(connection.id, parse, change),
     };
+    const permit = await this.circuits.permit(connection.id);
+    if (!permit.allowed) throw new CircuitOpenError(connection.id, permit.retryAt);
+    // What the provider's answers say about its health, for the circuit breaker: a call that ends in a network
+    // error, a timeout or a 5xx is a failure; one the provider answered otherwise (a 4xx included) is not.
+    const answers: CallAnswers = { failed: false, answered: false };
     try {
-      return await work(provider, parsed.data, this.hooks(connection, options), credentialsStore);
+      const result = await work(provider, parsed.data, this.hooks(connection, options, answers), credentialsStore);
+      await this.circuits.recordSuccess(connection.id);
+      return result;
     } catch (error) {
+      if (error instanceof ProviderError && error.retryable && answers.failed && error.code !== 'RATE_LIMITED') {
+        await this.circuits.recordFailure(connection.id, connection.providerType);
+      } else if (answers.answered) {
+        await this.circuits.recordSuccess(connection.id);
+      }
       if (error instanceof ProviderError && error.code === 'AUTH') {
         const reason = `${provider.definition.displayName} rejected the credentials (${error.providerMessage})`;
         await this.connections.invalidate(connection.id, reason);
@@ -115,7 +135,7 @@ export class ProviderGateway {
     }
   }
 
-  private hooks(connection: ConnectionRef, options: CallOptions): ProviderCallHooks {
+  private hooks(connection: ConnectionRef, options: CallOptions, answers: CallAnswers): ProviderCallHooks {
     const provider = connection.providerType;
     const { trace } = options;
     return {
@@ -126,6 +146,9 @@ export class ProviderGateway {
       },
       reportBudget: (budget) => void this.limiter.recordBudget(provider, connection.id, budget),
       afterResponse: (info) => {
+        const failed = typeof info.status !== 'number' || info.status >= 500;
+        answers.failed = failed;
+        answers.answered ||= !failed;
         this.providerRequests.inc({ provider, status: String(info.status) });
         this.stats.record(provider, info.status);
         if (trace && typeof info.status === 'number') trace.lastHttpStatus = info.status;

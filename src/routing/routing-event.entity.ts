@@ -31,6 +31,8 @@ export const ROUTING_EVENT_OUTCOMES = [
     'success',
     'retryable_error',
     'permanent_error',
+    // No call was made: the connection's circuit was open.
+    'deferred',
     ...PROVIDER_STATUSES,
   ]),
 ];

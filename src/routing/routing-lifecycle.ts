@@ -4,6 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
+import { AnalyticsRollup } from '../analytics/analytics-rollup';
 import type { Actor } from '../audit/actor';
 import { changesBetween, recordAuditEvent } from '../audit/audit';
 import { ConflictError, NotFoundError } from '../common/errors';
@@ -127,6 +128,7 @@ export class RoutingLifecycle {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    private readonly analytics: AnalyticsRollup,
     private readonly outbox: WebhookOutbox,
   ) {}
 
@@ -150,6 +152,10 @@ export class RoutingLifecycle {
         outcome: 'pending',
         message: `routed to company ${r.companyId}`,
       })),
+    );
+    await this.analytics.recordCreated(
+      m,
+      routings.map((r) => r.id),
     );
     return routings;
   }
@@ -252,11 +258,11 @@ export class RoutingLifecycle {
   async recordSyncFailure(
     claim: SyncClaim,
     decision: FailureDecision,
-    attempt: AttemptOutcome & { permanentError: boolean },
+    attempt: AttemptOutcome & { kind: 'retryable_error' | 'permanent_error' | 'deferred' },
   ): Promise<SyncOutcome> {
     const attemptEvent: EventRow = {
       type: 'sync_attempt',
-      outcome: attempt.permanentError ? 'permanent_error' : 'retryable_error',
+      outcome: attempt.kind,
       httpStatus: attempt.httpStatus,
       durationMs: attempt.durationMs,
       message: decision.lastError,
@@ -503,8 +509,8 @@ export class RoutingLifecycle {
 
   /**
    * Everything a set of routing changes records besides the routing rows themselves, in the same transaction:
-   * their events, the aggregates of their jobs and the outbound webhook events they cause (the outbox). Whatever
-   * else must follow a change follows it here.
+   * their events, the aggregates of their jobs, the analytics rollups and the outbound webhook events they cause (the
+   * outbox). Whatever else must follow a change follows it here.
    */
   private async commit(m: EntityManager, changes: RoutingChange[]): Promise<void> {
     if (!changes.length) return;
@@ -514,6 +520,7 @@ export class RoutingLifecycle {
     );
     const jobIds = changes.filter((c) => JOB_AFFECTING.has(c.to) || JOB_AFFECTING.has(c.from)).map((c) => c.jobId);
     const jobChanges = await refreshJobAggregates(m, jobIds);
+    await this.analytics.recordChanges(m, changes);
     await this.outbox.record(m, changes, jobChanges);
   }
 

@@ -1,4 +1,4 @@
-import { ConnectionUnusableError, StoredCredentialsError } from '../connections/connection-errors';
+import { CircuitOpenError, ConnectionUnusableError, StoredCredentialsError } from '../connections/connection-errors';
 import { ProviderError } from '../providers/provider-error';
 import { decideAfterFailure } from './sync-decision';
 
@@ -79,6 +79,17 @@ describe('decideAfterFailure', () => {
     expect(decision).toEqual({
       status: 'permanently_failed',
       lastError: 'internal error while syncing (gave up after 3 attempts)',
+    });
+  });
+
+  it('defers to the reopening time of an open circuit, without using up an attempt', () => {
+    const retryAt = new Date(now.getTime() + 42_000);
+    const decision = decideAfterFailure({ ...base, error: new CircuitOpenError('c1', retryAt), attempts: 3 });
+    expect(decision).toEqual({
+      status: 'failed',
+      nextRetryAt: retryAt,
+      lastError: expect.stringContaining('circuit of connection c1 is open'),
+      countsAsAttempt: false,
     });
   });
 });

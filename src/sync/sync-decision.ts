@@ -1,4 +1,4 @@
-import { ConnectionUnusableError, StoredCredentialsError } from '../connections/connection-errors';
+import { CircuitOpenError, ConnectionUnusableError, StoredCredentialsError } from '../connections/connection-errors';
 import { ProviderError } from '../providers/provider-error';
 import { retryDelayMs } from './backoff';
 
@@ -9,8 +9,8 @@ export type FailureDecision =
 /**
  * What a failed sync attempt leads to (twenty's error-code-to-action table): permanent provider errors and
  * unusable connections stop at once with their message; everything else is retried with backoff until the
- * attempt budget is spent, so nothing is retried forever. A provider 429 is the provider pacing us, not a
- * failure of the referral, so it does not use up an attempt.
+ * attempt budget is spent, so nothing is retried forever. A provider 429 is the provider pacing us, and an open
+ * circuit means no call was made: neither is a failure of the referral, neither uses up an attempt.
  */
 export function decideAfterFailure(params: {
   error: unknown;
@@ -23,6 +23,10 @@ export function decideAfterFailure(params: {
 }): FailureDecision {
   const { error } = params;
   if (error instanceof ConnectionUnusableError) return { status: 'permanently_failed', lastError: error.message };
+  // No call was made: the attempt waits for the circuit to reopen and does not count.
+  if (error instanceof CircuitOpenError) {
+    return { status: 'failed', nextRetryAt: error.retryAt, lastError: error.message, countsAsAttempt: false };
+  }
   if (error instanceof ProviderError) {
     if (!error.retryable) return { status: 'permanently_failed', lastError: error.message };
     if (error.code === 'RATE_LIMITED') return retry(params, error.message, false, error.retryAfterMs);

@@ -7,11 +7,13 @@ import { Counter, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 
 import { AppConfig } from '../config/app-config';
-import { ConnectionUnusableError } from '../connections/connection-errors';
+import { CircuitOpenError, ConnectionUnusableError } from '../connections/connection-errors';
 import { METRIC } from '../metrics/metrics';
 import { ProviderError } from '../providers/provider-error';
 import { CallTrace, ProviderGateway } from '../providers/provider-gateway';
+import { assertQueueConnected } from '../queue/queue-stats';
 import { JOB, PRIORITY, QUEUE, SyncRoutingData } from '../queue/queues';
+import { REDIS_DEADLINE_MS, withDeadline } from '../redis/deadline';
 import { RoutingLifecycle, SyncClaim, SyncOutcome } from '../routing/routing-lifecycle';
 import { decideAfterFailure } from './sync-decision';
 
@@ -85,15 +87,20 @@ export class SyncService {
     return rows.map((r) => ({ id: r.id, nextRetryAt: r.next_retry_at }));
   }
 
+  /** Within the Redis deadline: a worker must not hang on a Redis outage (the retry sweep re-enqueues later). */
   async enqueueRetry(routingId: string, nextRetryAt: Date): Promise<void> {
-    await this.retryQueue.add(JOB.syncRouting, { routingId } satisfies SyncRoutingData, {
-      // One job per scheduled retry: the delayed job and the retry sweep's for the same retry collapse into one.
-      jobId: `retry_${routingId}_${nextRetryAt.getTime()}`,
-      delay: Math.max(0, nextRetryAt.getTime() - Date.now()),
-      priority: PRIORITY.high,
-      removeOnComplete: true,
-      removeOnFail: true,
-    });
+    await assertQueueConnected(this.retryQueue, REDIS_DEADLINE_MS);
+    await withDeadline(
+      this.retryQueue.add(JOB.syncRouting, { routingId } satisfies SyncRoutingData, {
+        // One job per scheduled retry: the delayed job and the retry sweep's for the same retry collapse into one.
+        jobId: `retry_${routingId}_${nextRetryAt.getTime()}`,
+        delay: Math.max(0, nextRetryAt.getTime() - Date.now()),
+        priority: PRIORITY.high,
+        removeOnComplete: true,
+        removeOnFail: true,
+      }),
+      REDIS_DEADLINE_MS,
+    );
   }
 
   private async recordFailure(
@@ -111,7 +118,8 @@ export class SyncService {
       now: new Date(),
     });
     this.observe(claim, decision.status === 'failed' ? 'retry' : 'failed', attempt.durationMs);
-    const providerCaused = error instanceof ProviderError || error instanceof ConnectionUnusableError;
+    const providerCaused =
+      error instanceof ProviderError || error instanceof ConnectionUnusableError || error instanceof CircuitOpenError;
     const context = {
       routingId: claim.routingId,
       connectionId: claim.connection?.id,
@@ -120,12 +128,17 @@ export class SyncService {
       outcome: decision.status,
       reason: decision.lastError,
     };
-    if (providerCaused) this.logger.warn(context, 'Sync attempt failed');
+    if (error instanceof CircuitOpenError) this.logger.log(context, 'Sync attempt deferred: circuit open');
+    else if (providerCaused) this.logger.warn(context, 'Sync attempt failed');
     else this.logger.error({ ...context, err: error }, 'Sync attempt failed inside the service');
 
-    const permanentError =
-      error instanceof ConnectionUnusableError || (error instanceof ProviderError && !error.retryable);
-    const outcome = await this.lifecycle.recordSyncFailure(claim, decision, { ...attempt, permanentError });
+    const kind =
+      error instanceof CircuitOpenError
+        ? ('deferred' as const)
+        : error instanceof ConnectionUnusableError || (error instanceof ProviderError && !error.retryable)
+          ? ('permanent_error' as const)
+          : ('retryable_error' as const);
+    const outcome = await this.lifecycle.recordSyncFailure(claim, decision, { ...attempt, kind });
     if (outcome === 'retry_scheduled' && decision.status === 'failed') {
       // Precise timing for the retry; the retry sweep is the safety net if this enqueue is lost.
       await this.enqueueRetry(claim.routingId, decision.nextRetryAt).catch((err: Error) =>

@@ -14,8 +14,8 @@ export const CONTRACT_DIR = join(__dirname, '..', 'artifacts', 'contract');
 export const DOCUMENT_FILE = join(CONTRACT_DIR, 'openapi.json');
 export const RESULTS_DIR = join(CONTRACT_DIR, 'results');
 
-/** Routes the app serves that are not part of the API document (the docs themselves, Bull Board's UI). */
-const OUTSIDE_THE_DOCUMENT = [/^\/api\/docs(-json|-yaml)?(\/|$)/i, /^\/admin\/queues(\/|$)/i];
+/** Routes the app serves that are not part of the API document (the docs themselves, Bull Board, the analytics page). */
+const OUTSIDE_THE_DOCUMENT = [/^\/api\/docs(-json|-yaml)?(\/|$)/i, /^\/admin\/(queues|analytics)(\/|$)/i];
 /** Headers of ours that must be declared where they are sent. */
 const OUR_HEADERS = ['x-request-id', 'idempotent-replayed', 'retry-after'];
 const SCHEMAS_ID = 'https://tradeengage.dev/openapi/schemas.json';

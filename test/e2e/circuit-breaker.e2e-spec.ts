@@ -6,10 +6,13 @@ import Redis from 'ioredis';
 
 import { AppConfig } from '../../src/config/app-config';
 import { CircuitBreaker } from '../../src/providers/circuit-breaker';
+import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
+import { createNetwork, jobBody, serviceTitanCredentials } from '../factories/network.factory';
 import { TestApp, flushTestRedis, startTestApp } from '../helpers/app';
 import { apiClient } from '../helpers/http';
+import { waitFor } from '../helpers/wait';
 import { freePort } from '../faults/processes';
-import { TEST_REDIS_URL } from '../test-env';
+import { FAST_SYNC_ENV, TEST_ADMIN_KEY, TEST_REDIS_URL } from '../test-env';
 
 const THRESHOLD = 3;
 const OPEN_MS = 1000;
@@ -206,5 +209,78 @@ describe('Open circuits in /metrics and the providers health component', () => {
     for (const id of open) await breaker.recordSuccess(id);
     const after = (await apiClient(t.url).get('/metrics')).body as string;
     expect(after).toMatch(/^provider_circuit_open\{provider="housecallpro"\} 0$/m);
+  });
+});
+
+/**
+ * The breaker wired into the provider gateway (SPEC section 6): against the sandbox failing every call, the
+ * connection's circuit opens, no call reaches the provider while it is open, deferred attempts are not counted,
+ * one probe goes through when it reopens, and a successful probe closes it.
+ */
+describe('Circuit breaker on sync and polling (sandbox over HTTP)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await flushTestRedis();
+    t = await startTestApp({
+      ...FAST_SYNC_ENV,
+      CIRCUIT_FAILURE_THRESHOLD: '2',
+      CIRCUIT_OPEN_MS: '1500',
+      MAX_SYNC_ATTEMPTS: '3',
+    });
+  });
+  afterAll(() => t.close());
+
+  it('stops calling a failing connection, defers its attempts without counting them, probes, then closes', async () => {
+    const admin = apiClient(t.url, TEST_ADMIN_KEY);
+    const sandbox = new SandboxControl(t.sandbox.url);
+    const credentials = serviceTitanCredentials();
+    const { referrer, technician, targets } = await createNetwork(admin, 1, {
+      provider: { type: 'servicetitan', credentials },
+    });
+    await sandbox.setFaults('servicetitan', { errorRate: 1, errorStatus: 503 });
+    const res = await admin.post(
+      '/api/jobs',
+      jobBody(referrer.id, technician.id, { targetCompanyIds: [targets[0].id] }),
+    );
+    const routingId = res.body.routings[0].id as string;
+    const routing = async () => (await admin.get(`/api/routings/${routingId}`)).body;
+    const attemptsOf = (r: { events: { type: string; outcome: string }[] }, outcome: string) =>
+      r.events.filter((e) => e.type === 'sync_attempt' && e.outcome === outcome).length;
+
+    // Two failed attempts open the circuit; the next one is deferred without a call.
+    const deferred = await waitFor(
+      async () => {
+        const r = await routing();
+        return attemptsOf(r, 'deferred') > 0 ? r : null;
+      },
+      { what: 'a deferred attempt' },
+    );
+    expect(attemptsOf(deferred, 'retryable_error')).toBe(2);
+    const health = await admin.get('/api/health/component/providers');
+    expect(JSON.stringify(health.body)).toContain(deferred.connectionId);
+
+    // While the circuit is open the sandbox gets no call for this tenant.
+    await sandbox.resetStats();
+    await sleep(700);
+    expect(
+      (await sandbox.requests({ provider: 'servicetitan' })).filter((r) => r.account === credentials.tenantId),
+    ).toEqual([]);
+
+    // The provider recovers: the probe after the open period succeeds, the circuit closes, the routing syncs.
+    await sandbox.clearFaults('servicetitan');
+    const synced = await waitFor(
+      async () => {
+        const r = await routing();
+        return r.status === 'synced' ? r : null;
+      },
+      { what: 'the routing to sync after the probe', timeoutMs: 20_000 },
+    );
+    // Deferrals used no attempt: two failures and the success are the only ones counted.
+    expect(synced.attempts).toBe(3);
+    expect(attemptsOf(synced, 'deferred')).toBeGreaterThan(0);
+    expect(synced.status).toBe('synced');
+    const after = await admin.get('/api/health/component/providers');
+    expect(JSON.stringify(after.body)).not.toContain(synced.connectionId);
   });
 });

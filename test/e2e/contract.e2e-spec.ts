@@ -90,7 +90,7 @@ describe('The API contract (OpenAPI document, contract checker, a generated clie
       ['a malformed uuid', () => withBody((b) => (b.id = 'nope')), /must match format "uuid"/],
       ['no X-Request-Id', () => headers((h) => h.delete('x-request-id')), /X-Request-Id is required/],
       ['an undeclared Retry-After', () => headers((h) => h.set('retry-after', '3')), /retry-after was sent/],
-      ['an undocumented status', () => ({ ...job, status: 500 }), /status is not documented/],
+      ['an undocumented status', () => ({ ...job, status: 418 }), /status is not documented/],
       ['another media type', () => headers((h) => h.set('content-type', 'text/html')), /content type text\/html/],
       ['a route outside the document', () => ({ ...job, path: '/api/nothing', status: 200 }), /not in the document/],
     ])('fails %s', (_, make, violation) => {

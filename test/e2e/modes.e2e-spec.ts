@@ -34,6 +34,8 @@ const ENDPOINTS: [string, string, string][] = [
   ['get', '/api/routings', ''],
   ['get', '/api/routings/{id}', ''],
   ['post', '/api/routings/{id}/retry', ''],
+  ['get', '/api/analytics/funnel', ''],
+  ['get', '/api/analytics/referrers/{companyId}', ''],
   ['get', '/api/health/live', ''],
   ['get', '/api/health/ready', ''],
   ['get', '/api/health', ''],

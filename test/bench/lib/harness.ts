@@ -46,11 +46,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Drops and creates a benchmark database (only names starting with tradeengage_bench_, or te_<worker>_bench). */
+/** Drops and creates a benchmark database (only names starting with tradeengage_bench_ or ending in _bench). */
 export async function recreateDatabase(name: string): Promise<void> {
-  if (!/^(tradeengage_bench_[a-z0-9_]+|te_[a-z0-9]+_bench[a-z0-9_]*)$/.test(name)) {
+  if (!/^(tradeengage_bench_[a-z0-9_]+|[a-z][a-z0-9_]*_bench)$/.test(name))
     throw new Error(`refusing to recreate database ${name}`);
-  }
   const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
   await admin.connect();
   try {
