@@ -19,9 +19,13 @@ import { OAuthController } from './connections/oauth.controller';
 import { OAuthModule } from './connections/oauth.module';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsModule } from './jobs/jobs.module';
+import { ProviderWebhooksController } from './provider-webhooks/provider-webhooks.controller';
+import { ProviderWebhooksModule } from './provider-webhooks/provider-webhooks.module';
 import { RoutingModule } from './routing/routing.module';
 import { RoutingsController } from './routing/routings.controller';
 import { SweepsModule } from './sweeps/sweeps.module';
+import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** The REST surface: registered only when the process runs the API (`api` or `all`). */
 @Module({
@@ -35,6 +39,8 @@ import { SweepsModule } from './sweeps/sweeps.module';
     JobsModule,
     RoutingModule,
     SweepsModule,
+    WebhooksModule,
+    ProviderWebhooksModule,
   ],
   controllers: [
     ApiKeysController,
@@ -45,6 +51,8 @@ import { SweepsModule } from './sweeps/sweeps.module';
     RoutingsController,
     AdminController,
     AuditController,
+    WebhookEndpointsController,
+    ProviderWebhooksController,
     BullBoardController,
     AnalyticsController,
     AnalyticsPageController,

@@ -4,15 +4,15 @@ import { INestApplication, LoggerService, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { raw } from 'express';
 import helmet from 'helmet';
-
 import { Logger } from 'nestjs-pino';
 import { DestinationStream } from 'pino';
 
 import { routeToBullBoard } from './admin/bull-board.controller';
 import { routeToAnalyticsPage } from './analytics/analytics-page.controller';
 import { AppModule } from './app.module';
-import { JsonBodyInterceptor } from './common/json-body.interceptor';
+import { JsonBodyInterceptor, MAX_BODY_BYTES } from './common/json-body.interceptor';
 import { ProblemDetailsFilter, answerClientError } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -29,6 +29,9 @@ export async function createApp(
     bodyParser: false,
   });
   app.useLogger(new StartupRouteLogger(app.get(Logger)));
+  // Provider webhooks are signed over their exact bytes: those routes read the raw body first (the JSON interceptor
+  // then finds the request read and leaves it alone). Every other route's JSON is parsed after authentication.
+  app.use('/api/webhooks', raw({ type: () => true, limit: MAX_BODY_BYTES }));
   // JSON bodies are parsed after authentication (JsonBodyInterceptor), not by a middleware before it.
   app.useGlobalInterceptors(new JsonBodyInterceptor());
   app.set('etag', false);

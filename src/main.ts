@@ -1,21 +1,27 @@
 import { AddressInfo } from 'node:net';
 
+import { DataSource } from 'typeorm';
+
 import { createApp } from './app.factory';
 import { AppConfig } from './config/app-config';
 import { runsApi } from './config/app-mode';
 import { InvalidEnvironmentError } from './config/env';
 import { ensureDatabase, runMigrations } from './database/ensure-database';
-import { startSandbox } from './sandbox/sandbox';
+import { ConnectionsService } from './connections/connections.service';
+import { RunningSandbox, startSandbox } from './sandbox/sandbox';
+import { SandboxControl } from './sandbox/sandbox-control.client';
+import { SandboxWebhookWiring } from './sandbox/sandbox-webhook-wiring';
 import { exitOnShutdownSignals } from './shutdown';
 
 async function bootstrap(): Promise<void> {
   let config = AppConfig.fromProcessEnv();
   const notes: string[] = [];
   const warnings: string[] = [];
+  let sandbox: RunningSandbox | undefined;
   if (config.startsSandbox) {
-    const sandbox = await startSandbox({ port: config.sandboxPort, autoLifecycle: true });
+    sandbox = await startSandbox({ port: config.sandboxPort, autoLifecycle: true });
     config = AppConfig.fromProcessEnv({ sandboxUrl: sandbox.url });
-    process.once('exit', () => void sandbox.close());
+    process.once('exit', () => void sandbox?.close());
     warnings.push(`embedded provider sandbox at ${sandbox.url}`);
   } else if (config.sandbox) {
     warnings.push(`providers use the sandbox of the API process on port ${config.sandboxPort}`);
@@ -34,6 +40,17 @@ async function bootstrap(): Promise<void> {
   exitOnShutdownSignals(app, config.shutdownTimeoutMs);
   await app.listen(config.port);
   const logger = app.get(await import('nestjs-pino').then((m) => m.Logger));
+  if (sandbox) {
+    // The embedded sandbox sends its provider webhooks here: completions arrive within seconds.
+    const wiring = new SandboxWebhookWiring(
+      new SandboxControl(sandbox.url),
+      app.get(ConnectionsService),
+      app.get(DataSource),
+      config.publicBaseUrl,
+    );
+    await wiring.start();
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => wiring.stop());
+  }
   for (const warning of warnings) logger.warn(warning, 'Bootstrap');
   for (const note of notes) logger.log(note, 'Bootstrap');
   const routes = runsApi(config.mode)

@@ -19,6 +19,7 @@ export const FAST_SYNC_ENV = {
   POLL_CRON: '0 0 1 1 *',
   RETRY_CRON: '0 0 1 1 *',
   CLEANUP_CRON: '0 0 1 1 *',
+  WEBHOOK_SWEEP_CRON: '0 0 1 1 *',
   RATE_LIMITS: JSON.stringify({
     servicetitan: { perMinute: 100000, perHour: 1000000, burst: 1000 },
     housecallpro: { perMinute: 100000, perHour: 1000000, burst: 1000 },

@@ -8,11 +8,13 @@ import { IdempotencyService } from '../jobs/idempotency.service';
 import { RoutingLifecycle } from '../routing/routing-lifecycle';
 
 const ARCHIVE_BATCH_SIZE = 500;
+const WEBHOOK_EVENTS_BATCH_SIZE = 5000;
 
 export interface CleanupResult {
   archivedJobs: number;
   expiredIdempotencyKeys: number;
   rescuedRoutings: number;
+  expiredWebhookEvents: number;
   purgedAuditEvents: number;
 }
 
@@ -39,7 +41,8 @@ export class CleanupService {
     const purgedAuditEvents = await this.audit.purgeOlderThan(
       new Date(now.getTime() - this.config.auditRetentionDays * 86_400_000),
     );
-    const result = { archivedJobs, expiredIdempotencyKeys, rescuedRoutings, purgedAuditEvents };
+    const expiredWebhookEvents = await this.expireWebhookEvents(now);
+    const result = { archivedJobs, expiredIdempotencyKeys, rescuedRoutings, purgedAuditEvents, expiredWebhookEvents };
     this.logger.log(result, 'Cleanup finished');
     return result;
   }
@@ -87,6 +90,27 @@ export class CleanupService {
       });
       total += archived;
       if (archived < ARCHIVE_BATCH_SIZE) return total;
+    }
+  }
+
+  /**
+   * Outbound webhook events older than ARCHIVE_AFTER_DAYS that nothing is still trying to deliver go, with their
+   * deliveries and attempt log (the delivery log keeps the same age as live jobs).
+   */
+  async expireWebhookEvents(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.config.archiveAfterDays * 86_400_000);
+    let total = 0;
+    for (;;) {
+      const [, deleted] = (await this.db.query(
+        `DELETE FROM webhook_events WHERE id IN (
+           SELECT e.id FROM webhook_events e
+            WHERE e.created_at < $1
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+            LIMIT $2)`,
+        [cutoff, WEBHOOK_EVENTS_BATCH_SIZE],
+      )) as [unknown, number];
+      total += deleted;
+      if (deleted < WEBHOOK_EVENTS_BATCH_SIZE) return total;
     }
   }
 }

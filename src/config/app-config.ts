@@ -28,9 +28,10 @@ export class AppConfig {
   /** The service's public URL: OAuth redirects and inbound webhook URLs are built from it. */
   readonly publicBaseUrl: string;
   readonly providerTimeoutMs: number;
-  readonly cron: { sync: string; poll: string; retry: string; cleanup: string };
+  readonly cron: { sync: string; poll: string; retry: string; cleanup: string; webhooks: string };
   readonly batchSize: { sync: number; poll: number; retry: number };
-  readonly concurrency: { sync: number; poll: number };
+  /** Jobs one worker process runs at once: sync attempts, poll jobs, inbound provider webhook status reads. */
+  readonly concurrency: { sync: number; poll: number; providerWebhooks: number };
   readonly maxSyncAttempts: number;
   /** The task time limit of one sync job (SPEC section 7). */
   readonly syncJobTimeoutMs: number;
@@ -43,6 +44,14 @@ export class AppConfig {
   readonly auditRetentionDays: number;
   readonly rateLimits: Record<string, RateLimit>;
   readonly apiRateLimitPerMinute: number;
+  /** Outbound webhooks (SPEC section 11). */
+  readonly webhooks: {
+    /** Delay after each failed attempt; a delivery gets one attempt more than there are delays. */
+    retryDelaysMs: number[];
+    timeoutMs: number;
+    allowPrivateUrls: boolean;
+    concurrency: number;
+  };
   /** The trades jobs and companies may name (`TRADES`). */
   readonly trades: readonly string[];
   /** Failed authentications one client address may make per minute before it gets 429. */
@@ -84,9 +93,19 @@ export class AppConfig {
           p.settings?.({ env: env as Record<string, unknown>, sandboxUrl, requestTimeoutMs: env.PROVIDER_TIMEOUT_MS }),
         ]),
     );
-    this.cron = { sync: env.SYNC_CRON, poll: env.POLL_CRON, retry: env.RETRY_CRON, cleanup: env.CLEANUP_CRON };
+    this.cron = {
+      sync: env.SYNC_CRON,
+      poll: env.POLL_CRON,
+      retry: env.RETRY_CRON,
+      cleanup: env.CLEANUP_CRON,
+      webhooks: env.WEBHOOK_SWEEP_CRON,
+    };
     this.batchSize = { sync: env.SYNC_BATCH_SIZE, poll: env.POLL_BATCH_SIZE, retry: env.RETRY_BATCH_SIZE };
-    this.concurrency = { sync: env.SYNC_CONCURRENCY, poll: env.POLL_CONCURRENCY };
+    this.concurrency = {
+      sync: env.SYNC_CONCURRENCY,
+      poll: env.POLL_CONCURRENCY,
+      providerWebhooks: env.PROVIDER_WEBHOOK_CONCURRENCY,
+    };
     this.maxSyncAttempts = env.MAX_SYNC_ATTEMPTS;
     this.syncJobTimeoutMs = env.SYNC_JOB_TIMEOUT_MS;
     // Past the job's own limit plus a last provider request, no live worker can still hold the claim.
@@ -97,6 +116,12 @@ export class AppConfig {
     this.auditRetentionDays = env.AUDIT_RETENTION_DAYS;
     this.rateLimits = env.RATE_LIMITS;
     this.apiRateLimitPerMinute = env.API_RATE_LIMIT_PER_MINUTE;
+    this.webhooks = {
+      retryDelaysMs: env.WEBHOOK_RETRY_DELAYS_MS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      allowPrivateUrls: env.WEBHOOK_ALLOW_PRIVATE_URLS ?? !this.production,
+      concurrency: env.WEBHOOK_CONCURRENCY,
+    };
     this.trades = env.TRADES;
     this.authFailureLimitPerMinute = env.AUTH_FAILURE_LIMIT_PER_MINUTE;
     this.trustProxy = env.TRUST_PROXY ?? false;

@@ -313,6 +313,23 @@ describe('AppConfig', () => {
     expect(st(AppConfig.from({ ...PRODUCTION, SERVICETITAN_APP_KEY: 'ak1.real' })).appKey).toBe('ak1.real');
   });
 
+  it('outbound webhooks: the SPEC retry schedule, private URLs allowed outside production only', () => {
+    expect(AppConfig.from({}).webhooks).toEqual({
+      retryDelaysMs: [5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+      timeoutMs: 10_000,
+      allowPrivateUrls: true,
+      concurrency: 20,
+    });
+    expect(AppConfig.from(PRODUCTION).webhooks.allowPrivateUrls).toBe(false);
+    expect(AppConfig.from({ ...PRODUCTION, WEBHOOK_ALLOW_PRIVATE_URLS: 'true' }).webhooks.allowPrivateUrls).toBe(true);
+    expect(AppConfig.from({ WEBHOOK_RETRY_DELAYS_MS: ' 100, 2000 ' }).webhooks.retryDelaysMs).toEqual([100, 2000]);
+    expect(AppConfig.from({}).cron.webhooks).toBe('* * * * *');
+    for (const bad of ['soon', '100,,200', '-5', '1.5']) {
+      expect(parseError({ WEBHOOK_RETRY_DELAYS_MS: bad })).toContain('WEBHOOK_RETRY_DELAYS_MS:');
+    }
+    expect(parseError({ WEBHOOK_TIMEOUT_MS: '0' })).toContain('WEBHOOK_TIMEOUT_MS:');
+  });
+
   it('builds the public base URL from PORT unless PUBLIC_BASE_URL is given', () => {
     expect(AppConfig.from({ PORT: '8080' }).publicBaseUrl).toBe('http://localhost:8080');
     expect(AppConfig.from({ PUBLIC_BASE_URL: 'https://te.example.com/' }).publicBaseUrl).toBe('https://te.example.com');

@@ -43,6 +43,16 @@ function rateLimits() {
     );
 }
 
+/** A comma-separated list of delays in ms, e.g. `5000,300000`. */
+const delays = z
+  .string()
+  .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'must be a comma-separated list of milliseconds')
+  .transform((v) => v.split(',').map((d) => Number(d.trim())))
+  .refine(
+    (list) => list.length <= 50 && list.every((d) => d <= 30 * 86_400_000),
+    'at most 50 delays of at most 30 days',
+  );
+
 /** The trade taxonomy: jobs and companies may only name these (README "Trades"). */
 export const DEFAULT_TRADES = [
   'plumbing',
@@ -119,11 +129,13 @@ export function envSchema() {
       POLL_CRON: cron.default('*/30 * * * *'),
       RETRY_CRON: cron.default('*/15 * * * *'),
       CLEANUP_CRON: cron.default('0 2 * * *'),
+      WEBHOOK_SWEEP_CRON: cron.default('* * * * *'),
       SYNC_BATCH_SIZE: int(1, 10_000).default(50),
       POLL_BATCH_SIZE: int(1, 10_000).default(100),
       RETRY_BATCH_SIZE: int(1, 10_000).default(25),
       SYNC_CONCURRENCY: int(1, 500).default(10),
       POLL_CONCURRENCY: int(1, 100).default(2),
+      PROVIDER_WEBHOOK_CONCURRENCY: int(1, 200).default(10),
       MAX_SYNC_ATTEMPTS: int(1, 100).default(3),
       SYNC_JOB_TIMEOUT_MS: int(1000).default(30 * 60_000),
       RETRY_BASE_DELAY_MS: int(0).default(60_000),
@@ -132,6 +144,12 @@ export function envSchema() {
       AUDIT_RETENTION_DAYS: int(1, 36_500).default(400),
       RATE_LIMITS: rateLimits().default(() => rateLimits().parse('{}')),
       API_RATE_LIMIT_PER_MINUTE: int(1).default(600),
+      WEBHOOK_RETRY_DELAYS_MS: delays.default(() =>
+        delays.parse('5000,300000,1800000,7200000,18000000,36000000,36000000'),
+      ),
+      WEBHOOK_TIMEOUT_MS: int(100, 300_000).default(10_000),
+      WEBHOOK_ALLOW_PRIVATE_URLS: bool.optional(),
+      WEBHOOK_CONCURRENCY: int(1, 500).default(20),
       TRADES: trades.default(() => [...DEFAULT_TRADES]),
       AUTH_FAILURE_LIMIT_PER_MINUTE: int(1).default(10),
       TRUST_PROXY: trustProxy.optional(),

@@ -1,9 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, Not } from 'typeorm';
 
 import { Actor, systemActor } from '../audit/actor';
 import { changesBetween, recordAuditEvent } from '../audit/audit';
@@ -33,6 +33,7 @@ const CREDENTIALS_CACHE_MS = 30_000;
 export class ConnectionsService {
   private readonly logger = new Logger(ConnectionsService.name);
   private readonly credentialsCache = new Map<string, { credentials: unknown; until: number }>();
+  private readonly webhookTokenCache = new Map<string, { connection: ConnectionRef; digest: Buffer; until: number }>();
   private readonly rotations = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -289,6 +290,51 @@ export class ConnectionsService {
     return true;
   }
 
+  /**
+   * The connection an inbound webhook URL names, when its token is the connection's (compared in constant time);
+   * null otherwise. Cached briefly: a provider may send bursts of webhooks.
+   */
+  async webhookTarget(connectionId: string, token: string): Promise<ConnectionRef | null> {
+    let cached = this.webhookTokenCache.get(connectionId);
+    if (!cached || cached.until < Date.now()) {
+      const row = await this.db
+        .getRepository(Connection)
+        .createQueryBuilder('c')
+        .addSelect('c.webhookToken')
+        .where('c.id = :connectionId', { connectionId })
+        .getOne();
+      if (!row?.webhookToken) return null;
+      const { id, companyId, providerType, status, statusReason } = row;
+      cached = {
+        connection: { id, companyId, providerType, status, statusReason },
+        digest: digest(this.cipher.decrypt(row.webhookToken) as string),
+        until: Date.now() + CREDENTIALS_CACHE_MS,
+      };
+      this.webhookTokenCache.set(connectionId, cached);
+    }
+    // Digests of equal length: the comparison takes the same time whatever the token.
+    return timingSafeEqual(cached.digest, digest(token)) ? cached.connection : null;
+  }
+
+  /** The connections of a provider account that can still be used (app-level webhooks name the account). */
+  async ofAccount(providerType: string, externalAccountId: string): Promise<ConnectionRef[]> {
+    return this.db.getRepository(Connection).find({
+      where: { providerType, externalAccountId, status: Not('invalid') },
+    });
+  }
+
+  /** The connection's inbound webhook URL (the sandbox wiring of `npm start` subscribes it). */
+  async webhookUrlOf(connectionId: string): Promise<string> {
+    const connection = await this.db
+      .getRepository(Connection)
+      .createQueryBuilder('c')
+      .addSelect('c.webhookToken')
+      .where('c.id = :connectionId', { connectionId })
+      .getOne();
+    if (!connection) throw new NotFoundError('Connection', connectionId);
+    return this.webhookUrl(connection, await this.webhookToken(connection));
+  }
+
   private async disable(m: EntityManager, connections: Connection[], reason: string, actor: Actor): Promise<void> {
     for (const connection of connections) {
       await m.update(Connection, { id: connection.id }, { status: 'disabled', statusReason: reason });
@@ -321,6 +367,10 @@ export class ConnectionsService {
     )) as [{ webhook_token: string }[], number];
     return this.cipher.decrypt(rows[0].webhook_token) as string;
   }
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
 }
 
 function newWebhookToken(): string {

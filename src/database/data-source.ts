@@ -11,6 +11,7 @@ import { IdempotencyKey } from '../jobs/idempotency-key.entity';
 import { Job } from '../jobs/job.entity';
 import { RoutingEvent } from '../routing/routing-event.entity';
 import { Routing } from '../routing/routing.entity';
+import { WebhookDeliveryAttempt, WebhookEndpoint } from '../webhooks/webhook-endpoint.entity';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 export const ENTITIES = [
@@ -22,6 +23,8 @@ export const ENTITIES = [
   RoutingEvent,
   ApiKey,
   IdempotencyKey,
+  WebhookEndpoint,
+  WebhookDeliveryAttempt,
   AuditEvent,
 ];
 

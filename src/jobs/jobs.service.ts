@@ -15,11 +15,11 @@ import { Company } from '../companies/company.entity';
 import { Technician } from '../companies/technician.entity';
 import { RoutingLifecycle } from '../routing/routing-lifecycle';
 import { CandidateCompany, chooseTargets } from '../routing/routing-rules';
-import { toRoutingResponse } from '../routing/routing.mapper';
 import { Routing } from '../routing/routing.entity';
 import { SyncProducer } from '../queue/sync.producer';
 import { CreateJobDto } from './dto/create-job.dto';
 import { JobResponse } from './dto/job.response';
+import { toJobResponse } from './job.mapper';
 import { ListJobsQuery } from './dto/list-jobs.query';
 import { IdempotencyService } from './idempotency.service';
 import { Address, Homeowner, Job } from './job.entity';
@@ -28,29 +28,6 @@ export interface CreateJobResult {
   status: number;
   body: JobResponse;
   replayed: boolean;
-}
-
-export function toJobResponse(job: Job, routings: Routing[]): JobResponse {
-  return {
-    id: job.id,
-    status: job.status,
-    companyId: job.companyId,
-    technicianId: job.technicianId,
-    homeowner: job.homeowner,
-    address: job.address,
-    summary: job.summary,
-    trade: job.trade,
-    unroutedReason: job.unroutedReason,
-    revenueCents: job.revenueCents,
-    currency: job.currency,
-    completedAt: job.completedAt,
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
-    // The same order on create and on read: (createdAt, id).
-    routings: [...routings]
-      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
-      .map(toRoutingResponse),
-  };
 }
 
 @Injectable()

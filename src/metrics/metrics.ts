@@ -14,6 +14,9 @@ export const METRIC = {
   queueWorkers: 'queue_workers',
   redisAvailable: 'redis_available',
   sweepRuns: 'sweep_runs_total',
+  webhookEventsReceived: 'webhook_events_received_total',
+  webhookDeliveries: 'webhook_deliveries_total',
+  webhookOutboxPending: 'webhook_outbox_pending',
   circuitOpen: 'provider_circuit_open',
   routingTransitions: 'routing_transitions_total',
   routingProviderStatus: 'routing_provider_status_total',
@@ -90,5 +93,19 @@ export const METRIC_PROVIDERS = [
     name: METRIC.routingProviderStatus,
     help: 'Routings whose normalized provider status moved to this one (received, scheduled, in_progress, ...)',
     labelNames: ['provider', 'status'],
+  }),
+  makeCounterProvider({
+    name: METRIC.webhookEventsReceived,
+    help: 'Inbound provider webhooks by provider and outcome (accepted, duplicate, ignored, unauthorized, invalid)',
+    labelNames: ['provider', 'outcome'],
+  }),
+  makeCounterProvider({
+    name: METRIC.webhookDeliveries,
+    help: 'Outbound webhook attempts by outcome (success, http_error, gone, timeout, network_error, refused)',
+    labelNames: ['outcome'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.webhookOutboxPending,
+    help: 'Outbound webhook events not yet delivered to every endpoint (read at scrape time)',
   }),
 ];

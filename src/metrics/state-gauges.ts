@@ -18,8 +18,8 @@ import { METRIC } from './metrics';
 const CACHE_MS = 30_000;
 
 /**
- * Fills the gauges read at scrape time: routings by status from PostgreSQL, queue state and open
- * circuits from Redis. Each source has a deadline, so a scrape always answers (SPEC section 12): what
+ * Fills the gauges read at scrape time: routings by status and the outbound webhook backlog from PostgreSQL, queue
+ * state and open circuits from Redis. Each source has a deadline, so a scrape always answers (SPEC section 12): what
  * could not be read in time is left out of that scrape, and `redis_available` says why.
  */
 @Injectable()
@@ -36,6 +36,7 @@ export class StateGauges {
     @InjectMetric(METRIC.queueWorkers) private readonly queueWorkers: Gauge,
     @InjectMetric(METRIC.redisAvailable) private readonly redisAvailable: Gauge,
     @InjectMetric(METRIC.circuitOpen) private readonly circuitOpen: Gauge,
+    @InjectMetric(METRIC.webhookOutboxPending) private readonly outboxPending: Gauge,
   ) {}
 
   async refresh(): Promise<void> {
@@ -43,6 +44,7 @@ export class StateGauges {
       this.refreshQueues(),
       this.refreshCircuits(),
       this.refreshRoutings(),
+      this.refreshOutbox(),
     ]);
     this.redisAvailable.set(queuesRead && circuitsRead ? 1 : 0);
   }
@@ -61,6 +63,20 @@ export class StateGauges {
     } catch {
       // A scrape during a database outage shows the last values; health reports the outage.
       this.lastRoutingsRead = 0;
+    }
+  }
+
+  /** Outbound events not yet delivered to every endpoint: few rows, indexed (pending only), read on every scrape. */
+  private async refreshOutbox(): Promise<void> {
+    try {
+      const [pending]: { n: number }[] = await withDeadline(
+        this.db.query(`SELECT count(DISTINCT event_id)::int AS n FROM webhook_deliveries WHERE status = 'pending'`),
+        REDIS_DEADLINE_MS,
+        'PostgreSQL',
+      );
+      this.outboxPending.set(pending.n);
+    } catch {
+      // As for routings: the last value stays; health reports the database outage.
     }
   }
 

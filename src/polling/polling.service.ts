@@ -75,27 +75,43 @@ export class PollingService {
     return { polled, changed };
   }
 
-  private async nextBatch(connectionId: string, startedAt: Date): Promise<PolledRouting[]> {
-    const rows: {
-      id: string;
-      job_id: string;
-      external_id: string;
-      provider_status: ProviderStatus | null;
-      provider_status_raw: string | null;
-    }[] = await this.db.query(
-      `SELECT id, job_id, external_id, provider_status, provider_status_raw FROM routings
-        WHERE connection_id = $1 AND status = 'synced' AND external_id IS NOT NULL
-          AND (last_polled_at IS NULL OR last_polled_at < $2)
-        ORDER BY last_polled_at NULLS FIRST LIMIT $3`,
-      [connectionId, startedAt, this.config.batchSize.poll],
+  /**
+   * Reads the status of these routings of one connection now (an inbound webhook named them), through the same
+   * gateway and lifecycle as the poll sweep. Routings no longer synced are skipped.
+   */
+  async pollRoutings(connectionId: string, routingIds: string[], requestId?: string): Promise<PollResult> {
+    const connection = await this.connections.find(connectionId);
+    const batch = toPolled(
+      await this.db.query(
+        `SELECT id, job_id, external_id, provider_status, provider_status_raw FROM routings
+          WHERE id = ANY($1::uuid[]) AND connection_id = $2 AND status = 'synced' AND external_id IS NOT NULL`,
+        [routingIds, connectionId],
+      ),
     );
-    return rows.map((r) => ({
-      id: r.id,
-      jobId: r.job_id,
-      externalId: r.external_id,
-      providerStatus: r.provider_status,
-      providerStatusRaw: r.provider_status_raw,
-    }));
+    if (!batch.length) return { polled: 0, changed: 0 };
+    let statuses;
+    try {
+      statuses = await this.gateway.getStatuses(connection, {
+        queries: batch.map((r) => ({ routingId: r.id, externalId: r.externalId })),
+        requestId,
+      });
+    } catch (error) {
+      return { polled: 0, changed: 0, stopped: this.logFailure(connection, error) };
+    }
+    const changed = await this.lifecycle.recordPollResults(connectionId, batch, statuses);
+    return { polled: batch.length, changed };
+  }
+
+  private async nextBatch(connectionId: string, startedAt: Date): Promise<PolledRouting[]> {
+    return toPolled(
+      await this.db.query(
+        `SELECT id, job_id, external_id, provider_status, provider_status_raw FROM routings
+          WHERE connection_id = $1 AND status = 'synced' AND external_id IS NOT NULL
+            AND (last_polled_at IS NULL OR last_polled_at < $2)
+          ORDER BY last_polled_at NULLS FIRST LIMIT $3`,
+        [connectionId, startedAt, this.config.batchSize.poll],
+      ),
+    );
   }
 
   private logFailure(connection: ConnectionRef, error: unknown): string {
@@ -112,4 +128,22 @@ export class PollingService {
     this.logger.error({ ...context, err: error }, 'Poll failed inside the service');
     return 'internal error';
   }
+}
+
+function toPolled(
+  rows: {
+    id: string;
+    job_id: string;
+    external_id: string;
+    provider_status: ProviderStatus | null;
+    provider_status_raw: string | null;
+  }[],
+): PolledRouting[] {
+  return rows.map((r) => ({
+    id: r.id,
+    jobId: r.job_id,
+    externalId: r.external_id,
+    providerStatus: r.provider_status,
+    providerStatusRaw: r.provider_status_raw,
+  }));
 }

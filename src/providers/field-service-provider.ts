@@ -1,3 +1,5 @@
+import type { WebhookItem } from './provider-definition';
+
 /** Provider type names come from the provider definitions (provider-catalog.ts), never from a list here. */
 export type ProviderType = string;
 
@@ -107,6 +109,17 @@ export interface FieldServiceProvider<Credentials extends object = object> {
     queries: StatusQuery[];
     hooks?: ProviderCallHooks;
   }): Promise<ReferralStatus[]>;
+  /**
+   * For webhooks about a record other than the one a routing tracks (a job, a visit, an invoice): the externalId of
+   * the tracked record each item belongs to, in order, or null when it belongs to none. Providers whose webhooks
+   * always name the tracked record leave it out.
+   */
+  findReferralIds?(params: {
+    credentials: Credentials;
+    credentialsStore?: CredentialsStore<Credentials>;
+    items: WebhookItem[];
+    hooks?: ProviderCallHooks;
+  }): Promise<(string | null)[]>;
   /** OAuth providers (`connect: 'oauth'`): where the company's admin approves the app. */
   authorizeUrl?(params: { state: string; redirectUri: string }): string;
   /** OAuth providers: exchanges an authorization code for the credentials to store, and names the account. */

@@ -17,6 +17,49 @@ export interface ProviderSettingsContext {
   requestTimeoutMs: number;
 }
 
+/** A record a provider webhook names that is not the one a routing tracks (a job, a visit, an invoice). */
+export interface WebhookItem {
+  type: string;
+  id: string;
+}
+
+/**
+ * One event of a provider webhook, as the provider's parser reads it (SPEC section 10). A hint that something
+ * changed, never the status itself: the service re-reads the status from the provider.
+ */
+export type WebhookEvent =
+  | {
+      kind: 'changed';
+      /** The provider's event name (Jobber topic, Housecall Pro event, ServiceTitan eventType). */
+      topic: string;
+      /** The same for every delivery of this event, different for another event: what duplicates are found by. */
+      key: string;
+      /** App-level webhooks: the provider account, which finds the connection (connections.external_account_id). */
+      accountId?: string;
+      /** What changed: the record a routing tracks (routing.externalId), or another the provider can map to it. */
+      record: { externalId: string } | { item: WebhookItem };
+    }
+  | { kind: 'disconnected'; topic: string; key: string; accountId: string }
+  | { kind: 'ignored'; topic: string };
+
+/** How a provider's webhooks reach the service (`/api/webhooks/{type}...`) and what they say. */
+export interface ProviderWebhooks<Settings = unknown> {
+  /**
+   * `connection`: one URL per connection, `/api/webhooks/{type}/{connectionId}/{token}` (the connection's
+   * `webhookUrl`), authenticated by its secret token. `app`: one URL for every account of the app,
+   * `/api/webhooks/{type}`, authenticated by `verify`; the events name their account.
+   */
+  readonly receiver: 'connection' | 'app';
+  /** `app` receivers: whether the request is genuine (a signature over the raw body, compared in constant time). */
+  verify?(request: {
+    rawBody: Buffer;
+    headers: Record<string, string | string[] | undefined>;
+    settings: Settings;
+  }): boolean;
+  /** The events of a JSON body; a body of no known shape or an unknown event is `ignored`, never an error. */
+  parse(body: unknown): WebhookEvent[];
+}
+
 /**
  * Everything the service knows about one field-service provider, exported by its folder and registered by one
  * line in provider-catalog.ts. Config, request validation, the OpenAPI document, rate limits and the database
@@ -35,6 +78,8 @@ export interface ProviderDefinition<Credentials extends object = object, Setting
   readonly env?: Record<string, z.ZodType>;
   /** The provider's settings, built once at boot and injectable with `providerSettingsToken(type)`. */
   settings?(context: ProviderSettingsContext): Settings;
+  /** Inbound webhooks, for providers that send them (SPEC section 10). */
+  readonly webhooks?: ProviderWebhooks<Settings>;
   /** The strategy (a Nest injectable) and the classes it injects, such as its HTTP client. */
   readonly strategy: Type<FieldServiceProvider<Credentials>>;
   readonly injectables?: Provider[];

@@ -14,6 +14,7 @@ import {
   ReferralStatus,
   StatusQuery,
 } from './field-service-provider';
+import type { WebhookItem } from './provider-definition';
 import { ProviderError } from './provider-error';
 import { ProviderRateLimiter } from './provider-rate-limiter';
 import { CircuitBreaker } from './circuit-breaker';
@@ -74,6 +75,18 @@ export class ProviderGateway {
   getStatuses(connection: ConnectionRef, params: { queries: StatusQuery[] } & CallOptions): Promise<ReferralStatus[]> {
     return this.call(connection, params, (provider, credentials, hooks, credentialsStore) =>
       provider.strategy.getStatuses({ credentials, credentialsStore, queries: params.queries, hooks }),
+    );
+  }
+
+  /** Webhook items (a job, a visit) → the externalIds of the records routings track; null where none is known. */
+  findReferralIds(
+    connection: ConnectionRef,
+    params: { items: WebhookItem[] } & CallOptions,
+  ): Promise<(string | null)[]> {
+    return this.call(connection, params, (provider, credentials, hooks, credentialsStore) =>
+      provider.strategy.findReferralIds
+        ? provider.strategy.findReferralIds({ credentials, credentialsStore, items: params.items, hooks })
+        : Promise.resolve(params.items.map(() => null)),
     );
   }
 

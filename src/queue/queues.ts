@@ -7,6 +7,8 @@ export const QUEUE = {
   retry: 'retry',
   cleanup: 'cleanup',
   default: 'default',
+  webhooks: 'webhooks',
+  providerWebhooks: 'provider-webhooks',
 } as const;
 export const QUEUE_NAMES = Object.values(QUEUE);
 
@@ -18,6 +20,8 @@ export const JOB = {
   pollConnection: 'poll-connection',
   runCleanup: 'run-cleanup',
   runSweep: 'run-sweep',
+  deliverWebhook: 'deliver-webhook',
+  handleProviderWebhook: 'handle-provider-webhook',
 } as const;
 
 /** BullMQ: lower number = higher priority. */
@@ -28,7 +32,7 @@ export interface SyncRoutingData {
   requestId?: string;
 }
 
-export const SWEEP_NAMES = ['sync', 'poll', 'retry', 'cleanup'] as const;
+export const SWEEP_NAMES = ['sync', 'poll', 'retry', 'cleanup', 'webhooks'] as const;
 export type SweepName = (typeof SWEEP_NAMES)[number];
 
 export interface RunSweepData {
@@ -60,3 +64,40 @@ export function syncJob(routingId: string, priority: number, requestId?: string)
     opts: { jobId: routingId, priority, removeOnComplete: true, removeOnFail: true },
   };
 }
+
+export interface DeliverWebhookData {
+  deliveryId: string;
+  /** The attempt this job makes (the delivery's attempts + 1 when it was queued). */
+  attempt: number;
+}
+
+/**
+ * One attempt of one webhook delivery: the id names the delivery and the attempt, so the dispatcher, a redelivery
+ * and the webhooks sweep queue each attempt at most once. Finished jobs are removed (the attempt log keeps history).
+ */
+export function deliverWebhookJob(deliveryId: string, attempt: number, delayMs = 0) {
+  return {
+    name: JOB.deliverWebhook,
+    data: { deliveryId, attempt } satisfies DeliverWebhookData,
+    opts: {
+      jobId: webhookJobId(deliveryId, attempt),
+      delay: Math.max(0, delayMs),
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  };
+}
+
+export function webhookJobId(deliveryId: string, attempt: number): string {
+  return `webhook_${deliveryId}_${attempt}`;
+}
+
+/**
+ * The work one inbound provider webhook event leaves for a worker (SPEC section 10): re-read the status of routings
+ * it names, map a provider item (a job, a visit) to its routing first, or invalidate disconnected connections.
+ */
+export type ProviderWebhookData = { provider: string; topic: string; requestId?: string } & (
+  | { kind: 'refresh'; connectionId: string; routingIds: string[] }
+  | { kind: 'resolve'; connectionIds: string[]; item: { type: string; id: string } }
+  | { kind: 'disconnect'; connectionIds: string[] }
+);

@@ -18,6 +18,7 @@ import type {
   ReferralStatus,
 } from '../providers/field-service-provider';
 import type { FailureDecision } from '../sync/sync-decision';
+import { WebhookOutbox } from '../webhooks/webhook-outbox';
 import { refreshJobAggregates } from './job-aggregate';
 import { RoutingEventType } from './routing-event.entity';
 import { RoutingStatus } from './routing-status';
@@ -128,6 +129,7 @@ export class RoutingLifecycle {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly analytics: AnalyticsRollup,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   /** Job creation: one pending routing per target, in the job's own transaction. */
@@ -507,8 +509,8 @@ export class RoutingLifecycle {
 
   /**
    * Everything a set of routing changes records besides the routing rows themselves, in the same transaction:
-   * their events, the aggregates of their jobs and the analytics rollups. Whatever else must follow a change follows
-   * it here.
+   * their events, the aggregates of their jobs, the analytics rollups and the outbound webhook events they cause (the
+   * outbox). Whatever else must follow a change follows it here.
    */
   private async commit(m: EntityManager, changes: RoutingChange[]): Promise<void> {
     if (!changes.length) return;
@@ -517,8 +519,9 @@ export class RoutingLifecycle {
       changes.flatMap((c) => c.events.map((e) => ({ routingId: c.routingId, ...e }))),
     );
     const jobIds = changes.filter((c) => JOB_AFFECTING.has(c.to) || JOB_AFFECTING.has(c.from)).map((c) => c.jobId);
-    await refreshJobAggregates(m, jobIds);
+    const jobChanges = await refreshJobAggregates(m, jobIds);
     await this.analytics.recordChanges(m, changes);
+    await this.outbox.record(m, changes, jobChanges);
   }
 
   private async insertEvents(m: EntityManager, events: (EventRow & { routingId: string })[]): Promise<void> {

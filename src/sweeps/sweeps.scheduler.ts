@@ -11,7 +11,7 @@ import { QUEUE, SWEEP_NAMES, SweepName } from '../queue/queues';
 import { SweepsService } from './sweeps.service';
 
 /**
- * The four sweep crons (UTC), registered only in worker mode. Each tick only enqueues; a short Redis
+ * The sweep crons (UTC), registered only in worker mode. Each tick only enqueues; a short Redis
  * lock in SweepsService.triggerFromCron makes a tick run once per cluster however many replicas fire.
  * When Redis comes back after an outage, the sync and retry sweeps run at once: the API kept accepting
  * jobs meanwhile without enqueueing them, and they should not wait for the next tick.

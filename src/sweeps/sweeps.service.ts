@@ -19,9 +19,12 @@ import { JOB, PRIORITY, PollConnectionData, QUEUE, RunSweepData, SweepName, sync
 import { REDIS_DEADLINE_MS, withDeadline } from '../redis/deadline';
 import { REDIS } from '../redis/redis.module';
 import { SyncService } from '../sync/sync.service';
+import { WebhookDispatcher } from '../webhooks/webhook-dispatcher';
 
 // Replicas fire the same cron within moments of each other; the first one takes the tick.
 const TICK_LOCK_MS = 5_000;
+// Outbound deliveries whose queue job was lost, re-queued per webhooks sweep.
+const WEBHOOK_SWEEP_BATCH = 1000;
 
 /**
  * Sweeps only enqueue work. A trigger (cron or admin API) adds one `run-sweep` job to the default
@@ -37,6 +40,7 @@ export class SweepsService {
     private readonly config: AppConfig,
     private readonly sync: SyncService,
     private readonly polling: PollingService,
+    private readonly webhooks: WebhookDispatcher,
     @InjectQueue(QUEUE.default) private readonly defaultQueue: Queue,
     @InjectQueue(QUEUE.sync) private readonly syncQueue: Queue,
     @InjectQueue(QUEUE.poll) private readonly pollQueue: Queue,
@@ -67,7 +71,12 @@ export class SweepsService {
           { name, sweepId, requestId: actor?.requestId ?? undefined } satisfies RunSweepData,
           {
             jobId: `sweep_${name}_${sweepId}`,
-            priority: name === 'retry' ? PRIORITY.high : name === 'sync' ? PRIORITY.medium : PRIORITY.low,
+            priority:
+              name === 'retry'
+                ? PRIORITY.high
+                : name === 'sync' || name === 'webhooks'
+                  ? PRIORITY.medium
+                  : PRIORITY.low,
             removeOnComplete: { count: 100 },
             removeOnFail: { count: 100 },
           },
@@ -140,6 +149,8 @@ export class SweepsService {
           { jobId: `cleanup_${sweepId}`, priority: PRIORITY.low },
         );
         return 1;
+      case 'webhooks':
+        return this.webhooks.requeueDue(WEBHOOK_SWEEP_BATCH);
     }
   }
 }

@@ -32,6 +32,7 @@ import { AnalyticsRollups1765500000000 } from '../../migrations/1765500000000-An
 import { AnalyticsRollup } from '../../src/analytics/analytics-rollup';
 import { dataSourceOptions } from '../../src/database/data-source';
 import { RoutingLifecycle } from '../../src/routing/routing-lifecycle';
+import { WebhookOutbox } from '../../src/webhooks/webhook-outbox';
 import {
   Api,
   BENCH_ADMIN_KEY,
@@ -262,14 +263,17 @@ async function lifecycleCost(databaseUrl: string): Promise<string[]> {
   const registry = new Registry();
   const counter = (name: string, labelNames: string[]) =>
     new Counter({ name, help: name, labelNames, registers: [registry] });
+  // No webhook endpoints here: the outbox would add nothing but its look-up; left out of both sides.
+  const noOutbox = { record: async () => undefined } as unknown as WebhookOutbox;
   const withRollups = new RoutingLifecycle(
     ds,
     new AnalyticsRollup(
       counter('routing_transitions_total', ['provider', 'to']),
       counter('routing_provider_status_total', ['provider', 'status']),
     ),
+    noOutbox,
   );
-  const without = new RoutingLifecycle(ds, new NoAnalytics(null as never, null as never));
+  const without = new RoutingLifecycle(ds, new NoAnalytics(null as never, null as never), noOutbox);
   const totals = { with: [] as Cost[], without: [] as Cost[] };
   // Warm-up (JIT, plan cache, buffers), not counted.
   await lifecycleRound(ds, withRollups, 'warm-a');

@@ -209,7 +209,15 @@ describe('Observability: logs, metrics, health, queue operations', () => {
     it('GET /api/admin/queues counts each queue (admin only)', async () => {
       const res = await admin.get('/api/admin/queues');
       expect(res.status).toBe(200);
-      expect(res.body.map((q: any) => q.name)).toEqual(['sync', 'poll', 'retry', 'cleanup', 'default']);
+      expect(res.body.map((q: any) => q.name)).toEqual([
+        'sync',
+        'poll',
+        'retry',
+        'cleanup',
+        'default',
+        'webhooks',
+        'provider-webhooks',
+      ]);
       expect(res.body[0]).toEqual(
         expect.objectContaining({
           waiting: expect.any(Number),

@@ -5,6 +5,10 @@
  * for 30 s with both workers SIGTERMed during it. Then faults go off, the system settles, and the
  * suite proves nothing was lost, duplicated or left stuck.
  *
+ * An outbound webhook endpoint receives every event meanwhile from a receiver that fails 20% of deliveries (500) and
+ * never answers 5% (the service's timeout): every event of every routing change must arrive at least once, with a
+ * valid signature, and the duplicates are counted.
+ *
  * Knobs (environment): FAULTS_JOBS (2000), FAULTS_CONCURRENCY (12), FAULTS_LOAD_SECONDS (150),
  * FAULTS_SETTLE_TIMEOUT_SECONDS (300), FAULTS_DATABASE_URL (postgres://postgres@127.0.0.1:5432/tradeengage_faults).
  */
@@ -17,8 +21,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 
+import { Webhook } from 'standardwebhooks';
+
 import { SandboxControl } from '../../src/sandbox/sandbox-control.client';
 import { dropDatabase } from '../helpers/database';
+import { WebhookReceiver } from '../helpers/webhook-receiver';
 import { ApiLedger, CreatedJob, Outage, runLoad } from './api-ledger';
 import { ManagedProcess, freePort, httpOk, stopAll, waitUntil } from './processes';
 
@@ -49,6 +56,10 @@ const SETTINGS = {
   /** The chaos lasts at least this long, and at least as long as the load. */
   chaosMinMs: 150_000,
   maxSyncAttempts: 50,
+  /** The outbound receiver: share of deliveries answered 500, and of those never answered (a timeout). */
+  receiverFailRate: 0.2,
+  receiverHangRate: 0.05,
+  webhookSettleTimeoutMs: 180_000,
 };
 
 /** What the sandbox injects on every provider API call while the chaos runs. */
@@ -104,6 +115,12 @@ const SERVICE_ENV = {
   }),
   API_RATE_LIMIT_PER_MINUTE: '1000000',
   SHUTDOWN_TIMEOUT_MS: String(SETTINGS.shutdownTimeoutMs),
+  // Outbound webhooks: a short timeout and many short delays (13 attempts: a 25% failing receiver loses an event
+  // to exhaustion about once in 10^8), the lost-job sweep every 5 s; the receiver listens on 127.0.0.1.
+  WEBHOOK_TIMEOUT_MS: '1000',
+  WEBHOOK_RETRY_DELAYS_MS: '200,500,1000,2000,3000,5000,5000,5000,5000,5000,5000,5000',
+  WEBHOOK_SWEEP_CRON: '*/5 * * * * *',
+  WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
   LOG_LEVEL: 'warn',
 };
 
@@ -138,6 +155,9 @@ class Suite {
 
   redis!: ManagedProcess;
   sandbox!: ManagedProcess;
+  receiver!: WebhookReceiver;
+  webhookSecret = '';
+  webhookSettleMs: number | null = null;
   api!: ManagedProcess;
   workers: { proc: ManagedProcess; port: number; upSince: number | null }[] = [];
   ledger!: ApiLedger;
@@ -183,6 +203,14 @@ class Suite {
     await waitUntil('the sandbox', () => httpOk(`${sandboxUrl}/_sandbox`), 20_000);
     this.control = new SandboxControl(sandboxUrl);
     await this.control.setOptions({ autoLifecycle: false });
+
+    this.receiver = await WebhookReceiver.start();
+    this.receiver.answer = () => {
+      const roll = Math.random();
+      if (roll < SETTINGS.receiverHangRate) return { hang: true };
+      if (roll < SETTINGS.receiverHangRate + SETTINGS.receiverFailRate) return { status: 500 };
+      return { status: 204 };
+    };
 
     const common = {
       ...SERVICE_ENV,
@@ -284,6 +312,8 @@ class Suite {
   }
 
   async createNetwork(): Promise<{ referrerId: string; technicianId: string; targets: string[][] }> {
+    const endpoint = await this.post('/api/webhook-endpoints', { url: this.receiver.url('/faults') });
+    this.webhookSecret = endpoint.secret;
     const referrer = await this.post('/api/companies', { name: `Faults referrer ${this.runId}`, trades: ['plumbing'] });
     const technician = await this.post(`/api/companies/${referrer.id}/technicians`, {
       firstName: 'Fay',
@@ -594,6 +624,93 @@ class Suite {
     }
   }
 
+  /** Outbound deliveries still waiting (for a retry, or for the sweep to queue them again) until none is. */
+  async settleWebhooks(): Promise<void> {
+    const started = Date.now();
+    for (let round = 0; ; round++) {
+      const { rows } = await this.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'`,
+      );
+      if (round % 5 === 0)
+        log(`webhooks settling: ${rows[0].n} deliveries pending, ${this.receiver.received.length} received`);
+      if (rows[0].n === 0) {
+        this.webhookSettleMs = Date.now() - started;
+        log(`webhooks settled after ${(this.webhookSettleMs / 1000).toFixed(1)} s`);
+        return;
+      }
+      if (Date.now() - started > SETTINGS.webhookSettleTimeoutMs) {
+        log(`webhooks did not settle within ${SETTINGS.webhookSettleTimeoutMs / 1000} s: ${rows[0].n} pending`);
+        return;
+      }
+      await sleep(2000);
+    }
+  }
+
+  /**
+   * Every routing change that makes an event made exactly one (the outbox), and each arrived at least once, signed:
+   * here every routing reached `synced` once, so one `routing.synced` per routing.
+   */
+  async verifyWebhooks(): Promise<Record<string, number>> {
+    const { rows: routings } = await this.db.query<{ id: string; synced: number }>(
+      `SELECT r.id, (SELECT count(*)::int FROM routing_events e
+                      WHERE e.routing_id = r.id AND e.type = 'status_change' AND e.outcome = 'synced') AS synced
+         FROM routings r`,
+    );
+    const { rows: events } = await this.db.query<{ id: string; routing_id: string; type: string; body: string }>(
+      `SELECT id, routing_id, type, body FROM webhook_events`,
+    );
+    const { rows: deliveries } = await this.db.query<{ status: string; n: number; attempts: number }>(
+      `SELECT status, count(*)::int AS n, sum(attempts)::int AS attempts FROM webhook_deliveries GROUP BY status`,
+    );
+    const syncedEvents = new Map<string, number>();
+    for (const e of events.filter((e) => e.type === 'routing.synced')) {
+      syncedEvents.set(e.routing_id, (syncedEvents.get(e.routing_id) ?? 0) + 1);
+    }
+    const changes = routings.reduce((n, r) => n + r.synced, 0);
+    const missingEvents = routings.filter((r) => (syncedEvents.get(r.id) ?? 0) < r.synced).length;
+    const extraEvents = routings.filter((r) => (syncedEvents.get(r.id) ?? 0) > r.synced).length;
+
+    const verifier = new Webhook(this.webhookSecret);
+    const byId = new Map<string, typeof this.receiver.received>();
+    let badSignatures = 0;
+    for (const w of this.receiver.received) {
+      byId.set(w.id, [...(byId.get(w.id) ?? []), w]);
+      // The reference implementation's own signature of what arrived (its verify() would also refuse receipts older
+      // than its 5-minute tolerance, which early ones are by now).
+      const expected = verifier.sign(w.id, new Date(Number(w.headers['webhook-timestamp']) * 1000), w.body);
+      if (expected !== w.headers['webhook-signature']) badSignatures++;
+    }
+    const delivered = (id: string) => (byId.get(id) ?? []).filter((w) => w.answered === 204);
+    const notDelivered = events.filter((e) => delivered(e.id).length === 0);
+    const wrongBody = events.filter((e) => byId.get(e.id)?.some((w) => w.body !== e.body)).length;
+    const duplicates = events.reduce((n, e) => n + Math.max(0, delivered(e.id).length - 1), 0);
+    const eventsReceivedTwiceOrMore = events.filter((e) => (byId.get(e.id)?.length ?? 0) > 1).length;
+    const failedDeliveries = deliveries.filter((d) => d.status !== 'succeeded').reduce((n, d) => n + d.n, 0);
+    const attempts = deliveries.reduce((n, d) => n + d.attempts, 0);
+
+    this.check(
+      'outbound webhooks: one event per routing change, none lost',
+      changes === routings.length && missingEvents === 0 && extraEvents === 0,
+      `${events.length} events for ${changes} routing changes; ${missingEvents} routings without their event, ${extraEvents} with one too many`,
+    );
+    this.check(
+      'outbound webhooks: every event delivered (2xx) at least once, as stored, with a valid signature',
+      notDelivered.length === 0 && failedDeliveries === 0 && wrongBody === 0 && badSignatures === 0,
+      `${events.length - notDelivered.length}/${events.length} delivered; ${failedDeliveries} deliveries not succeeded, ` +
+        `${wrongBody} bodies differing from the outbox, ${badSignatures} bad signatures` +
+        (notDelivered.length ? `; e.g. ${notDelivered[0].id}` : ''),
+    );
+    return {
+      webhookEvents: events.length,
+      webhookRequests: this.receiver.received.length,
+      webhookAttempts: attempts,
+      webhookFailedAnswers: this.receiver.received.filter((w) => w.answered === 500).length,
+      webhookHangs: this.receiver.received.filter((w) => w.answered === 'hang').length,
+      webhookDuplicates: duplicates,
+      webhookEventsSeenTwice: eventsReceivedTwiceOrMore,
+    };
+  }
+
   async verify(): Promise<Record<string, number | string>> {
     const createdIds = [...this.created.keys()];
     const createdRoutings = [...this.created.values()].flatMap((j) => j.routings.map((r) => ({ ...r, jobId: j.id })));
@@ -810,6 +927,18 @@ class Suite {
       ],
       ['duplicates at the provider (records + customers)', `${numbers.duplicates}`],
       ['losses (jobs / routings)', `${numbers.lostJobs} / ${numbers.lostRoutings}`],
+      [
+        'outbound webhooks: events / requests / attempts recorded',
+        `${numbers.webhookEvents} / ${numbers.webhookRequests} / ${numbers.webhookAttempts} (receiver: ${numbers.webhookFailedAnswers} × 500, ${numbers.webhookHangs} never answered)`,
+      ],
+      [
+        'outbound webhooks: duplicate deliveries (2xx beyond the first)',
+        `${numbers.webhookDuplicates} (${numbers.webhookEventsSeenTwice} events reached the receiver more than once)`,
+      ],
+      [
+        'outbound webhooks: time to settle after the routings did',
+        this.webhookSettleMs === null ? 'did not settle' : `${(this.webhookSettleMs / 1000).toFixed(1)} s`,
+      ],
       ['not synced / stuck syncing', `${numbers.notSynced} / ${numbers.syncing}`],
       [
         'time to settle after faults off',
@@ -827,6 +956,7 @@ class Suite {
 
   async tearDown(): Promise<void> {
     await this.db?.end().catch(() => undefined);
+    await this.receiver?.close().catch(() => undefined);
     for (const p of [this.api, ...this.workers.map((w) => w.proc), this.sandbox, this.redis]) {
       if (p?.alive) await p.kill();
     }
@@ -846,7 +976,8 @@ async function main(): Promise<number> {
     await suite.setFaults(false);
     log('faults off; settling');
     await suite.settle();
-    const numbers = await suite.verify();
+    await suite.settleWebhooks();
+    const numbers = { ...(await suite.verify()), ...(await suite.verifyWebhooks()) };
     const summary = suite.report(numbers);
     console.log(summary);
     writeFileSync(join(ARTIFACTS, 'summary.txt'), summary);

@@ -79,6 +79,7 @@ export async function truncateAll(db: { query(sql: string): Promise<unknown> }):
   await db.query(
     `TRUNCATE companies, technicians, connections, jobs, routings, routing_events, api_keys, idempotency_keys,
               archived_jobs, archived_routings, archived_routing_events, audit_events, analytics_routings,
-              analytics_rollups RESTART IDENTITY CASCADE`,
+              analytics_rollups, webhook_endpoints, webhook_events, webhook_deliveries, webhook_delivery_attempts
+              RESTART IDENTITY CASCADE`,
   );
 }

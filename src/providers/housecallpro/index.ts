@@ -3,6 +3,7 @@ import { z } from 'zod/v4';
 import { ProviderDefinition, credentialString } from '../provider-definition';
 import { HousecallProClient } from './housecallpro.client';
 import { HousecallProProvider } from './housecallpro.provider';
+import { housecallProWebhooks } from './housecallpro.webhooks';
 
 export interface HousecallProSettings {
   apiUrl: string;
@@ -25,6 +26,7 @@ export const housecallPro: ProviderDefinition<HousecallProCredentials, Housecall
     apiUrl: (env.HOUSECALLPRO_API_URL as string | undefined) ?? sandboxUrl ?? 'https://api.housecallpro.com',
     requestTimeoutMs,
   }),
+  webhooks: housecallProWebhooks,
   strategy: HousecallProProvider,
   injectables: [HousecallProClient],
 };

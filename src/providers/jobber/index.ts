@@ -3,6 +3,7 @@ import { z } from 'zod/v4';
 import { ProviderDefinition, credentialString } from '../provider-definition';
 import { JobberClient } from './jobber.client';
 import { JobberProvider } from './jobber.provider';
+import { jobberWebhooks } from './jobber.webhooks';
 
 export interface JobberSettings {
   apiUrl: string;
@@ -51,6 +52,7 @@ export const jobber: ProviderDefinition<JobberCredentials, JobberSettings> = {
     graphqlVersion: env.JOBBER_GRAPHQL_VERSION as string,
     requestTimeoutMs,
   }),
+  webhooks: jobberWebhooks,
   strategy: JobberProvider,
   injectables: [JobberClient],
 };

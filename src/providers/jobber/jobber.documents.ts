@@ -129,6 +129,12 @@ export const VISIT_REQUEST: JobberOperation = {
   estimatedCost: 6,
 };
 
+export const INVOICE_REQUEST: JobberOperation = {
+  name: 'InvoiceRequest',
+  document: `query InvoiceRequest($id: EncodedId!) { invoice(id: $id) { id jobs(first: 1) { nodes { id request { id } } } } }`,
+  estimatedCost: 8,
+};
+
 export const STATIC_OPERATIONS: JobberOperation[] = [
   ACCOUNT,
   REQUEST_FORM,
@@ -138,5 +144,6 @@ export const STATIC_OPERATIONS: JobberOperation[] = [
   CREATE_PROPERTY,
   CREATE_REQUEST,
   JOB_REQUEST,
+  INVOICE_REQUEST,
   VISIT_REQUEST,
 ];

@@ -12,6 +12,7 @@ import {
   ReferralStatus,
   StatusQuery,
 } from '../field-service-provider';
+import type { WebhookItem } from '../provider-definition';
 import { ProviderError } from '../provider-error';
 import { chunk } from '../provider-http';
 import { JobberCall, JobberClient } from './jobber.client';
@@ -22,6 +23,7 @@ import {
   CREATE_PROPERTY,
   CREATE_REQUEST,
   FIND_CLIENTS,
+  INVOICE_REQUEST,
   JOB_REQUEST,
   MAX_REQUESTS_PER_DOCUMENT,
   REQUEST_FORM,
@@ -46,6 +48,10 @@ const MAX_REQUEST_PAGES = 5;
 // Budgets as Jobber documents them (providers.md 3.4); a poll document must fit a full bucket.
 const DEFAULT_MAXIMUM_BUDGET = 10_000;
 const FORM_CACHE_MS = 60 * 60_000;
+
+interface JobRequestRef {
+  request: { id: string } | null;
+}
 
 type Params = {
   credentials: JobberCredentials;
@@ -151,21 +157,37 @@ export class JobberProvider implements FieldServiceProvider<JobberCredentials> {
     return results;
   }
 
-  /** Webhooks name jobs and visits: the request (the routing's external id) they belong to, if any. */
-  async requestIdOf(params: Params & { itemType: 'job' | 'visit'; itemId: string }): Promise<string | null> {
+  /**
+   * JOB_*, VISIT_* and INVOICE_* webhooks name a job, a visit or an invoice: the request (the routing's external id)
+   * each belongs to, or null. One small document per item: a webhook names one.
+   */
+  async findReferralIds(params: Params & { items: WebhookItem[] }): Promise<(string | null)[]> {
     const call = this.callOf(params);
-    if (params.itemType === 'job') {
-      const { job } = await this.client.query<{ job: { request: { id: string } | null } | null }>(call, JOB_REQUEST, {
-        id: params.itemId,
-      });
-      return job?.request?.id ?? null;
+    const results: (string | null)[] = [];
+    for (const item of params.items) {
+      const variables = { id: item.id };
+      if (item.type === 'job') {
+        const { job } = await this.client.query<{ job: JobRequestRef | null }>(call, JOB_REQUEST, variables);
+        results.push(job?.request?.id ?? null);
+      } else if (item.type === 'visit') {
+        const { visit } = await this.client.query<{ visit: { job: JobRequestRef } | null }>(
+          call,
+          VISIT_REQUEST,
+          variables,
+        );
+        results.push(visit?.job.request?.id ?? null);
+      } else if (item.type === 'invoice') {
+        const { invoice } = await this.client.query<{ invoice: { jobs: { nodes: JobRequestRef[] } } | null }>(
+          call,
+          INVOICE_REQUEST,
+          variables,
+        );
+        results.push(invoice?.jobs.nodes[0]?.request?.id ?? null);
+      } else {
+        results.push(null);
+      }
     }
-    const { visit } = await this.client.query<{ visit: { job: { request: { id: string } | null } } | null }>(
-      call,
-      VISIT_REQUEST,
-      { id: params.itemId },
-    );
-    return visit?.job.request?.id ?? null;
+    return results;
   }
 
   private callOf(params: Params): JobberCall {

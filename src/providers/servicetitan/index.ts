@@ -3,6 +3,7 @@ import { z } from 'zod/v4';
 import { ProviderDefinition, credentialIntegerId, credentialString } from '../provider-definition';
 import { ServiceTitanClient } from './servicetitan.client';
 import { ServiceTitanProvider } from './servicetitan.provider';
+import { serviceTitanWebhooks } from './servicetitan.webhooks';
 
 export interface ServiceTitanSettings {
   authUrl: string;
@@ -40,6 +41,7 @@ export const serviceTitan: ProviderDefinition<ServiceTitanCredentials, ServiceTi
     appKey: (env.SERVICETITAN_APP_KEY as string | undefined) ?? (sandboxUrl ? 'sandbox-app-key' : ''),
     requestTimeoutMs,
   }),
+  webhooks: serviceTitanWebhooks,
   strategy: ServiceTitanProvider,
   injectables: [ServiceTitanClient],
 };

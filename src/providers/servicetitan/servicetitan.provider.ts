@@ -8,6 +8,7 @@ import {
   ReferralStatus,
   StatusQuery,
 } from '../field-service-provider';
+import type { WebhookItem } from '../provider-definition';
 import { mapWithConcurrency } from '../provider-http';
 import type { ServiceTitanCredentials } from '.';
 import { ServiceTitanClient } from './servicetitan.client';
@@ -92,6 +93,23 @@ export class ServiceTitanProvider implements FieldServiceProvider<ServiceTitanCr
       });
     }
     return results;
+  }
+
+  /** Webhooks about a job (without its booking id): the booking each job was made from. One call per 50 jobs. */
+  async findReferralIds(params: {
+    credentials: ServiceTitanCredentials;
+    items: WebhookItem[];
+    hooks?: ProviderCallHooks;
+  }): Promise<(string | null)[]> {
+    const jobIds = [...new Set(params.items.filter((i) => i.type === 'job' && /^\d+$/.test(i.id)).map((i) => i.id))];
+    const jobs = jobIds.length
+      ? await this.client.getJobsByIds({ credentials: params.credentials, ids: jobIds, hooks: params.hooks })
+      : [];
+    const bookingOf = new Map(jobs.map((job) => [String(job.id), job.bookingId]));
+    return params.items.map((item) => {
+      const bookingId = item.type === 'job' ? bookingOf.get(item.id) : undefined;
+      return bookingId === null || bookingId === undefined ? null : String(bookingId);
+    });
   }
 
   private revenue(invoices: StInvoice[], job: StJob | undefined): number | null {

@@ -60,10 +60,12 @@ export async function recreateDatabase(name: string): Promise<void> {
   }
 }
 
-/** Empties a Redis logical database reserved for benchmarks (13, 14 or 15). */
+/** Empties a Redis logical database reserved for benchmarks (13, 14 or 15, or the one BENCH_REDIS_URL names). */
 export async function flushRedis(url: string): Promise<void> {
   const db = Number(new URL(url).pathname.slice(1));
-  if (![13, 14, 15].includes(db)) throw new Error(`refusing to flush Redis db ${db}: benchmarks use 13-15`);
+  if (![13, 14, 15].includes(db) && url !== process.env.BENCH_REDIS_URL) {
+    throw new Error(`refusing to flush Redis db ${db}: benchmarks use 13-15 (or BENCH_REDIS_URL)`);
+  }
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   await redis.flushdb();
@@ -336,6 +338,13 @@ function baseEnv(): NodeJS.ProcessEnv {
     'RATE_LIMITS',
     'API_RATE_LIMIT_PER_MINUTE',
     'LOG_LEVEL',
+    'PUBLIC_BASE_URL',
+    'PROVIDER_WEBHOOK_CONCURRENCY',
+    'WEBHOOK_RETRY_DELAYS_MS',
+    'WEBHOOK_TIMEOUT_MS',
+    'WEBHOOK_ALLOW_PRIVATE_URLS',
+    'WEBHOOK_CONCURRENCY',
+    'WEBHOOK_SWEEP_CRON',
   ];
   for (const name of serviceVars) delete env[name];
   return env;
@@ -368,6 +377,7 @@ export function serviceEnv(o: {
     POLL_CRON: FAR_CRON,
     RETRY_CRON: FAR_CRON,
     CLEANUP_CRON: FAR_CRON,
+    WEBHOOK_SWEEP_CRON: FAR_CRON,
     RATE_LIMITS: GENEROUS_RATE_LIMITS,
     API_RATE_LIMIT_PER_MINUTE: '10000000',
     LOG_LEVEL: 'warn',
