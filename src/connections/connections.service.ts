@@ -352,8 +352,12 @@ export class ConnectionsService {
   }
 
   /** Per-connection inbound webhook URL (SPEC section 10); the token in it is the connection's secret. */
+  /** App-level webhooks (Jobber) come to one URL for every account; the others have a URL per connection. */
   private webhookUrl(connection: Connection, token: string): string {
-    return `${this.config.publicBaseUrl}/api/webhooks/${connection.providerType}/${connection.id}/${token}`;
+    const base = `${this.config.publicBaseUrl}/api/webhooks/${connection.providerType}`;
+    return providerCatalog.find(connection.providerType)?.webhooks?.receiver === 'app'
+      ? base
+      : `${base}/${connection.id}/${token}`;
   }
 
   /** Connections moved over from before they existed have no token yet: they get one when first shown. */

@@ -80,7 +80,8 @@ describe('Jobber - OAuth connect, rotating tokens, GraphQL referrals and polling
       expect(res.body).toContain('Sparky &#60;Electric&#62; is connected to Jobber');
       const [connection] = await connections(company.id);
       expect(connection).toMatchObject({ providerType: 'jobber', status: 'active' });
-      expect(connection.webhookUrl).toMatch(/\/api\/webhooks\/jobber/);
+      // Jobber's webhooks are the app's: one URL for every account, the events name their account.
+      expect(connection.webhookUrl).toBe(`${t.config.publicBaseUrl}/api/webhooks/jobber`);
       const [row] = await t.db.query(`SELECT external_account_id, credentials FROM connections WHERE id = $1`, [
         connection.id,
       ]);
