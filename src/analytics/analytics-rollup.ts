@@ -3,6 +3,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { EntityManager } from 'typeorm';
 
+import type { WriteStatement } from '../database/write-statement';
 import { METRIC } from '../metrics/metrics';
 import { encodeHistogram } from './duration-histogram';
 import type { ProviderStatus } from '../providers/field-service-provider';
@@ -113,6 +114,70 @@ export class AnalyticsRollup {
       this.transitions.inc({ provider: facts.provider, to: 'created' });
     }
     await applyDeltas(m, deltas);
+  }
+
+  /**
+   * New routings as part of their job's creating statement (WriteStatement): their facts, and the rollups counted
+   * as created, the same rows recordCreated writes. The routings are in the same statement, so their facts come
+   * from the caller; their creation time is the statement's now(), as the routing rows' `created_at`.
+   */
+  addCreated(
+    statement: WriteStatement,
+    job: { id: string; companyId: string; trade: string | null },
+    routings: { id: string; companyId: string; providerType: string }[],
+  ): void {
+    if (!routings.length) return;
+    const trade = job.trade ?? 'none';
+    statement.add(
+      'analytics_facts',
+      `INSERT INTO analytics_routings (routing_id, job_id, created_at, referrer_id, partner_id, provider, trade)
+       SELECT v.id, ${statement.param(job.id, 'uuid')}, now(), ${statement.param(job.companyId, 'uuid')}, v.partner,
+              v.provider, ${statement.param(trade, 'text')}
+         FROM unnest(${statement.param(
+           routings.map((r) => r.id),
+           'uuid[]',
+         )}, ${statement.param(
+           routings.map((r) => r.companyId),
+           'uuid[]',
+         )}, ${statement.param(
+           routings.map((r) => r.providerType),
+           'text[]',
+         )}) AS v(id, partner, provider)`,
+    );
+    // The same rows as contribute(): created counts 1 in each rollup, by the UTC day of created_at.
+    const counts = new Map<string, { dim: Dim; grain: Grain; key: string; n: number }>();
+    for (const r of routings) {
+      this.transitions.inc({ provider: r.providerType, to: 'created' });
+      for (const [dim, grain] of ROLLUPS) {
+        const key = { all: '', provider: r.providerType, trade, referrer: job.companyId, partner: r.companyId }[dim];
+        const id = `${dim}|${grain}|${key}`;
+        const row = counts.get(id) ?? { dim, grain, key, n: 0 };
+        row.n += 1;
+        counts.set(id, row);
+      }
+    }
+    const rows = [...counts.values()];
+    statement.add(
+      'analytics_created',
+      `INSERT INTO analytics_rollups AS t (dim, grain, period, key, created)
+       SELECT v.dim, v.grain, CASE WHEN v.grain = 'day' THEN d.day ELSE date_trunc('month', d.day)::date END, v.key, v.n
+         FROM unnest(${statement.param(
+           rows.map((r) => r.dim),
+           'text[]',
+         )}, ${statement.param(
+           rows.map((r) => r.grain),
+           'text[]',
+         )}, ${statement.param(
+           rows.map((r) => r.key),
+           'text[]',
+         )}, ${statement.param(
+           rows.map((r) => r.n),
+           'int[]',
+         )}) AS v(dim, grain, key, n),
+              (SELECT (now()::timestamptz(3) AT TIME ZONE 'UTC')::date AS day) d
+        ORDER BY 1, 2, 3, 4
+       ON CONFLICT (dim, grain, period, key) DO UPDATE SET created = t.created + excluded.created`,
+    );
   }
 
   /** Routing changes of one lifecycle transaction, after the routing rows were updated. */

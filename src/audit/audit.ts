@@ -2,6 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 
 import { EntityManager } from 'typeorm';
 
+import type { WriteStatement } from '../database/write-statement';
+
 import { Actor } from './actor';
 
 export const REDACTED = '[redacted]';
@@ -69,23 +71,40 @@ const SECRET_FIELD = /(credentials|secret|token|password|key|authorization)$/i;
  */
 export async function recordAuditEvent(m: EntityManager, event: AuditEventInput): Promise<boolean> {
   if (!Object.keys(event.changes).length) return false;
-  const { actor } = event;
   await m.query(
     `INSERT INTO audit_events
        (action, resource_type, resource_id, actor_role, actor_key_id, actor_company_id, request_id, changes)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [
-      event.action,
-      event.resourceType,
-      event.resourceId,
-      actor.role,
-      actor.apiKeyId,
-      actor.companyId,
-      actor.requestId,
-      JSON.stringify(redactChanges(event.changes)),
-    ],
+    auditEventValues(event),
   );
   return true;
+}
+
+/** recordAuditEvent as a part of a statement that writes the change it describes (WriteStatement). */
+export function addAuditEvent(statement: WriteStatement, event: AuditEventInput): boolean {
+  if (!Object.keys(event.changes).length) return false;
+  const values = auditEventValues(event).map((v) => statement.param(v));
+  statement.add(
+    'audit_event',
+    `INSERT INTO audit_events
+       (action, resource_type, resource_id, actor_role, actor_key_id, actor_company_id, request_id, changes)
+     VALUES (${values.join(', ')})`,
+  );
+  return true;
+}
+
+function auditEventValues(event: AuditEventInput): unknown[] {
+  const { actor } = event;
+  return [
+    event.action,
+    event.resourceType,
+    event.resourceId,
+    actor.role,
+    actor.apiKeyId,
+    actor.companyId,
+    actor.requestId,
+    JSON.stringify(redactChanges(event.changes)),
+  ];
 }
 
 /**

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
 import { ConflictError, UnprocessableError } from '../common/errors';
+import type { WriteStatement } from '../database/write-statement';
 
 export type IdempotencyClaim = { kind: 'claimed' } | { kind: 'replay'; status: number; body: unknown };
 
@@ -50,6 +51,27 @@ export class IdempotencyService {
     await manager.query(
       `UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE scope = $1 AND key = $2`,
       [scope, key, status, JSON.stringify(body)],
+    );
+  }
+
+  /**
+   * `complete` as a part of the statement that writes the work it describes (WriteStatement). The body's
+   * timestamps may be the statement's own now(): every JSON string `nowPlaceholder` in it becomes now() as
+   * JSON.stringify writes a Date (ms, UTC, `Z`).
+   */
+  addComplete(
+    statement: WriteStatement,
+    record: { scope: string; key: string; status: number; body: unknown; nowPlaceholder?: string },
+  ): void {
+    const body = statement.param(JSON.stringify(record.body), 'text');
+    const value = record.nowPlaceholder
+      ? `replace(${body}, ${statement.param(JSON.stringify(record.nowPlaceholder), 'text')},
+                 to_json(to_char(now()::timestamptz(3) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text)::jsonb`
+      : `${body}::jsonb`;
+    statement.add(
+      'idempotency_complete',
+      `UPDATE idempotency_keys SET response_status = ${statement.param(record.status, 'int')}, response_body = ${value}
+        WHERE scope = ${statement.param(record.scope, 'text')} AND key = ${statement.param(record.key, 'text')}`,
     );
   }
 

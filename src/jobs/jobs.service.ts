@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
@@ -5,7 +7,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 
 import { actorOf } from '../audit/actor';
-import { changesBetween, recordAuditEvent } from '../audit/audit';
+import { addAuditEvent, changesBetween } from '../audit/audit';
 import { Caller } from '../auth/caller';
 import { cleanText, normalizeEmail, toE164 } from '../common/contact';
 import { FieldError, ForbiddenError, NotFoundError, UnprocessableError } from '../common/errors';
@@ -14,7 +16,9 @@ import { METRIC } from '../metrics/metrics';
 import { Company } from '../companies/company.entity';
 import { Technician } from '../companies/technician.entity';
 import { RoutingLifecycle } from '../routing/routing-lifecycle';
-import { CandidateCompany, chooseTargets } from '../routing/routing-rules';
+import { WriteStatement } from '../database/write-statement';
+import { ProviderType } from '../providers/field-service-provider';
+import { CandidateCompany, UnroutedReason, chooseTargets, receivingCompaniesSql } from '../routing/routing-rules';
 import { Routing } from '../routing/routing.entity';
 import { SyncProducer } from '../queue/sync.producer';
 import { CreateJobDto } from './dto/create-job.dto';
@@ -62,48 +66,79 @@ export class JobsService {
     }
     try {
       const { targets, unroutedReason } = await this.resolveTargets(dto, address.zip);
-      const { job, routings } = await this.db.transaction(async (m) => {
-        const job = await m.save(
-          m.create(Job, {
-            status: targets.length ? 'open' : 'unrouted',
-            unroutedReason,
-            companyId: dto.companyId,
-            technicianId: dto.technicianId,
-            homeowner,
-            address,
-            summary: dto.summary,
-            trade: dto.trade ?? null,
-            revenueCents: null,
-            currency: 'USD',
-            completedAt: null,
-            finishedAt: null,
-          }),
-        );
-        const routings = await this.lifecycle.createRoutings(
-          m,
-          job.id,
-          targets.map((t) => ({ companyId: t.id, providerType: t.providerType })),
-        );
-        // The homeowner and address stay with the job (and leave with it when archived), not in the audit trail.
-        await recordAuditEvent(m, {
-          actor: actorOf(caller, request.requestId),
-          action: 'job.created',
-          resourceType: 'job',
-          resourceId: job.id,
-          changes: changesBetween(null, {
-            status: job.status,
-            companyId: job.companyId,
-            technicianId: job.technicianId,
-            trade: job.trade,
-            routedCompanyIds: routings.map((r) => r.companyId),
-          }),
-        });
-        if (key) {
-          const body = JSON.parse(JSON.stringify(toJobResponse(job, routings))) as JobResponse;
-          await this.idempotency.complete(m, caller.apiKeyId, key, 201, body);
-        }
-        return { job, routings };
+      // The job, its routings with their events and analytics, the audit event and the idempotency record: one
+      // statement, so they commit together in one round trip (src/database/write-statement.ts).
+      const statement = new WriteStatement();
+      const job = Object.assign(new Job(), {
+        id: randomUUID(),
+        status: targets.length ? ('open' as const) : ('unrouted' as const),
+        unroutedReason,
+        companyId: dto.companyId,
+        technicianId: dto.technicianId,
+        homeowner,
+        address,
+        summary: dto.summary,
+        trade: dto.trade ?? null,
+        revenueCents: null,
+        currency: 'USD',
+        completedAt: null,
+        finishedAt: null,
       });
+      const p = (value: unknown, cast?: string) => statement.param(value, cast);
+      statement.add(
+        'new_job',
+        `INSERT INTO jobs (id, status, unrouted_reason, company_id, technician_id, homeowner, address, summary, trade)
+         VALUES (${p(job.id, 'uuid')}, ${p(job.status, 'text')}, ${p(job.unroutedReason, 'text')},
+                 ${p(job.companyId, 'uuid')}, ${p(job.technicianId, 'uuid')}, ${p(JSON.stringify(homeowner), 'jsonb')},
+                 ${p(JSON.stringify(address), 'jsonb')}, ${p(job.summary, 'text')}, ${p(job.trade, 'text')})
+         RETURNING created_at, updated_at`,
+      );
+      const routings = this.lifecycle.createRoutings(
+        statement,
+        job,
+        targets.map((t) => ({ companyId: t.id, providerType: t.providerType })),
+      );
+      // The homeowner and address stay with the job (and leave with it when archived), not in the audit trail.
+      addAuditEvent(statement, {
+        actor: actorOf(caller, request.requestId),
+        action: 'job.created',
+        resourceType: 'job',
+        resourceId: job.id,
+        changes: changesBetween(null, {
+          status: job.status,
+          companyId: job.companyId,
+          technicianId: job.technicianId,
+          trade: job.trade,
+          routedCompanyIds: routings.map((r) => r.companyId),
+        }),
+      });
+      if (key) {
+        // The stored response carries the statement's own creation time (every timestamp of a new job is now()).
+        const now = `@now:${randomUUID()}`;
+        const body = toJobResponse(
+          job,
+          routings.map((r) => Object.assign(r, { createdAt: EPOCH })),
+        );
+        this.idempotency.addComplete(statement, {
+          scope: caller.apiKeyId,
+          key,
+          status: 201,
+          body: {
+            ...body,
+            createdAt: now,
+            updatedAt: now,
+            routings: body.routings.map((r) => ({ ...r, createdAt: now, updatedAt: now })),
+          },
+          nowPlaceholder: now,
+        });
+      }
+      const [created] = await statement.run<{ created_at: Date; updated_at: Date }>(
+        this.db,
+        'SELECT created_at, updated_at FROM new_job',
+      );
+      job.createdAt = created.created_at;
+      job.updatedAt = created.updated_at;
+      for (const r of routings) Object.assign(r, { createdAt: created.created_at, updatedAt: created.updated_at });
       this.jobsCreated.inc();
       // After the commit: a crash before this line loses nothing, the sync sweep finds pending routings.
       await this.syncProducer.enqueue(
@@ -156,42 +191,70 @@ export class JobsService {
     return toJobResponse(job, routings);
   }
 
-  private async resolveTargets(dto: CreateJobDto, zip: string) {
-    const [referrer, technician] = await Promise.all([
-      this.companies.findOneBy({ id: dto.companyId }),
-      this.technicians.findOneBy({ id: dto.technicianId }),
-    ]);
+  /**
+   * The referrer, the technician and the receiving companies in one query. Explicit `targetCompanyIds` are read as
+   * they are and judged by chooseTargets (routing-rules.ts), which names what is wrong with each; otherwise the
+   * routing rules run in SQL (receivingCompaniesSql), and a job no company receives gets the reason chooseTargets
+   * would give.
+   */
+  private async resolveTargets(
+    dto: CreateJobDto,
+    zip: string,
+  ): Promise<{ targets: { id: string; providerType: ProviderType }[]; unroutedReason: UnroutedReason | null }> {
+    const params: unknown[] = [dto.companyId, dto.technicianId];
+    let targetsSql: string;
+    let receiversCte = '';
+    if (dto.targetCompanyIds) {
+      params.push(dto.targetCompanyIds);
+      // A company receives referrals through its active connection; the provider type is that connection's.
+      targetsSql = `
+        SELECT 'candidate', c.id, c.is_active, NULL::uuid, a.provider_type
+          FROM companies c LEFT JOIN connections a ON a.company_id = c.id AND a.status = 'active'
+         WHERE c.id = ANY($3::uuid[])`;
+    } else {
+      const rules = receivingCompaniesSql(params, { referrer: '$1::uuid', trade: dto.trade ?? null, zip });
+      receiversCte = `WITH receivers AS MATERIALIZED (${rules.receivers} ORDER BY c.created_at, c.id)`;
+      targetsSql = `
+        SELECT 'target', id, true, NULL::uuid, provider_type FROM receivers
+        UNION ALL
+        SELECT 'unrouted', NULL, NULL, NULL, ${rules.unroutedReason} WHERE NOT EXISTS (SELECT 1 FROM receivers)`;
+    }
+    const rows: ResolveRow[] = await this.db.query(
+      `${receiversCte}
+       SELECT 'referrer' AS kind, id, is_active, NULL::uuid AS company_id, NULL::text AS provider_type
+         FROM companies WHERE id = $1::uuid
+       UNION ALL
+       SELECT 'technician', id, is_active, company_id, NULL FROM technicians WHERE id = $2::uuid
+       UNION ALL ${targetsSql}`,
+      params,
+    );
+    const referrer = rows.find((r) => r.kind === 'referrer');
+    const technician = rows.find((r) => r.kind === 'technician');
     const errors: FieldError[] = [];
     if (!referrer) errors.push({ field: 'companyId', message: 'company does not exist' });
-    else if (!referrer.isActive) errors.push({ field: 'companyId', message: 'company is inactive' });
-    if (!technician || technician.companyId !== dto.companyId) {
+    else if (!referrer.is_active) errors.push({ field: 'companyId', message: 'company is inactive' });
+    if (!technician || technician.company_id !== dto.companyId) {
       errors.push({ field: 'technicianId', message: 'is not a technician of the referring company' });
-    } else if (!technician.isActive) errors.push({ field: 'technicianId', message: 'technician is inactive' });
+    } else if (!technician.is_active) errors.push({ field: 'technicianId', message: 'technician is inactive' });
     if (errors.length) throw new UnprocessableError('The referral references something that cannot be used', errors);
 
-    // A company receives referrals through its active connection; the provider type is that connection's.
-    const candidates: CandidateCompany[] = (
-      await this.db.query(
-        `SELECT c.id, c.is_active, c.trades, c.service_area_zips, a.provider_type
-           FROM companies c LEFT JOIN connections a ON a.company_id = c.id AND a.status = 'active'
-          WHERE ${dto.targetCompanyIds ? 'c.id = ANY($1::uuid[])' : 'c.is_active AND a.id IS NOT NULL'}`,
-        dto.targetCompanyIds ? [dto.targetCompanyIds] : [],
-      )
-    ).map(
-      (r: {
-        id: string;
-        is_active: boolean;
-        trades: string[];
-        service_area_zips: string[];
-        provider_type: string | null;
-      }) => ({
-        id: r.id,
-        isActive: r.is_active,
-        trades: r.trades,
-        serviceAreaZips: r.service_area_zips,
-        providerType: r.provider_type,
-      }),
-    );
+    if (!dto.targetCompanyIds) {
+      return {
+        targets: rows
+          .filter((r) => r.kind === 'target')
+          .map((r) => ({ id: r.id!, providerType: r.provider_type as ProviderType })),
+        unroutedReason: (rows.find((r) => r.kind === 'unrouted')?.provider_type as UnroutedReason) ?? null,
+      };
+    }
+    const candidates: CandidateCompany[] = rows
+      .filter((r) => r.kind === 'candidate')
+      .map((r) => ({
+        id: r.id!,
+        isActive: r.is_active!,
+        trades: [],
+        serviceAreaZips: [],
+        providerType: r.provider_type as ProviderType | null,
+      }));
     const decision = chooseTargets(
       { referringCompanyId: dto.companyId, trade: dto.trade ?? null, zip, targetCompanyIds: dto.targetCompanyIds },
       candidates,
@@ -201,6 +264,19 @@ export class JobsService {
     return decision;
   }
 }
+
+/** A row of resolveTargets' query: the referrer, the technician, a candidate or target, or the unrouted reason. */
+interface ResolveRow {
+  kind: 'referrer' | 'technician' | 'candidate' | 'target' | 'unrouted';
+  id: string | null;
+  is_active: boolean | null;
+  company_id: string | null;
+  /** For `unrouted`: the reason. */
+  provider_type: string | null;
+}
+
+// A Date for the sort inside toJobResponse, before the statement gives the real creation time.
+const EPOCH = new Date(0);
 
 /** Normalizes a validated homeowner (CreateJobDto checks the phone and that a phone or an email is given). */
 function normalizeHomeowner(dto: CreateJobDto): Homeowner {

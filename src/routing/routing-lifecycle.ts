@@ -9,6 +9,7 @@ import type { Actor } from '../audit/actor';
 import { changesBetween, recordAuditEvent } from '../audit/audit';
 import { ConflictError, NotFoundError } from '../common/errors';
 import type { ConnectionStatus } from '../connections/connection.entity';
+import type { WriteStatement } from '../database/write-statement';
 import type { Address, Homeowner } from '../jobs/job.entity';
 import type {
   CreatedReferral,
@@ -132,31 +133,62 @@ export class RoutingLifecycle {
     private readonly outbox: WebhookOutbox,
   ) {}
 
-  /** Job creation: one pending routing per target, in the job's own transaction. */
-  async createRoutings(
-    m: EntityManager,
-    jobId: string,
+  /**
+   * Job creation: one pending routing per target, its `created` event and its analytics facts, as parts of the
+   * statement that creates the job (`job` is inserted by the same statement). Returns the routings as that
+   * statement writes them, but for `createdAt`/`updatedAt`: the statement's now(), which the caller sets once it ran.
+   */
+  createRoutings(
+    statement: WriteStatement,
+    job: { id: string; companyId: string; trade: string | null },
     targets: { companyId: string; providerType: ProviderType }[],
-  ): Promise<Routing[]> {
+  ): Routing[] {
     if (!targets.length) return [];
-    const routings = await m.save(
-      targets.map((t) =>
-        m.create(Routing, { jobId, companyId: t.companyId, providerType: t.providerType, status: 'pending' }),
-      ),
+    const routings = targets.map((t) =>
+      Object.assign(new Routing(), {
+        id: randomUUID(),
+        jobId: job.id,
+        companyId: t.companyId,
+        connectionId: null,
+        providerType: t.providerType,
+        status: 'pending' as const,
+        externalId: null,
+        providerStatus: null,
+        providerStatusRaw: null,
+        attempts: 0,
+        nextRetryAt: null,
+        lastError: null,
+        syncedAt: null,
+        lastPolledAt: null,
+        completedAt: null,
+        revenueCents: null,
+        currency: 'USD',
+      }),
     );
-    await this.insertEvents(
-      m,
-      routings.map((r) => ({
-        routingId: r.id,
-        type: 'created' as const,
-        outcome: 'pending',
-        message: `routed to company ${r.companyId}`,
-      })),
-    );
-    await this.analytics.recordCreated(
-      m,
+    const ids = statement.param(
       routings.map((r) => r.id),
+      'uuid[]',
     );
+    const companies = statement.param(
+      routings.map((r) => r.companyId),
+      'uuid[]',
+    );
+    statement.add(
+      'created_routings',
+      `INSERT INTO routings (id, job_id, company_id, provider_type, status)
+       SELECT v.id, ${statement.param(job.id, 'uuid')}, v.company_id, v.provider_type, 'pending'
+         FROM unnest(${ids}, ${companies}, ${statement.param(
+           routings.map((r) => r.providerType),
+           'text[]',
+         )}) AS v(id, company_id, provider_type)`,
+    );
+    statement.add(
+      'created_routing_events',
+      `INSERT INTO routing_events (routing_id, type, outcome, message)
+       SELECT v.id, 'created', 'pending', 'routed to company ' || v.company_id
+         FROM unnest(${ids}, ${companies}) AS v(id, company_id)`,
+    );
+    this.analytics.addCreated(statement, job, routings);
     return routings;
   }
 

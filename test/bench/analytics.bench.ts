@@ -22,6 +22,7 @@
  * Env: BENCH_DB, BENCH_REDIS_URL (redis://127.0.0.1:6379/15; api mode only queues nothing), BENCH_RUNS (30),
  * BENCH_CHANGE_JOBS (1000), BENCH_ROUNDS (2), BENCH_SKIP_LOAD=1 (reuse the loaded database).
  */
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
 import { Client } from 'pg';
@@ -31,6 +32,7 @@ import { DataSource } from 'typeorm';
 import { AnalyticsRollups1765500000000 } from '../../migrations/1765500000000-AnalyticsRollups';
 import { AnalyticsRollup } from '../../src/analytics/analytics-rollup';
 import { dataSourceOptions } from '../../src/database/data-source';
+import { WriteStatement } from '../../src/database/write-statement';
 import { RoutingLifecycle } from '../../src/routing/routing-lifecycle';
 import { WebhookOutbox } from '../../src/webhooks/webhook-outbox';
 import {
@@ -167,6 +169,7 @@ async function load(client: Client, databaseUrl: string): Promise<void> {
 /** An AnalyticsRollup that records nothing: the lifecycle as it was before analytics. */
 class NoAnalytics extends AnalyticsRollup {
   override async recordCreated(): Promise<void> {}
+  override addCreated(): void {}
   override async recordChanges(): Promise<void> {}
 }
 
@@ -192,19 +195,21 @@ async function lifecycleRound(ds: DataSource, lifecycle: RoutingLifecycle, round
   const routingIds: { id: string; job_id: string; company_id: string }[] = [];
   for (let i = 0; i < CHANGE_JOBS; i++) {
     const pair = [targets[(2 * i) % targets.length], targets[(2 * i + 1) % targets.length]];
-    await ds.transaction(async (m) => {
-      const [job] = await m.query(
-        `INSERT INTO jobs (status, company_id, technician_id, homeowner, address, summary, trade)
-         VALUES ('open', $1, '00000000-0000-4000-9000-000000000001', '{}', '{}', 'bench', 'electrical') RETURNING id`,
-        [referrer],
-      );
-      const created = await lifecycle.createRoutings(
-        m,
-        job.id,
-        pair.map((t) => ({ companyId: t.id, providerType: t.provider_type })),
-      );
-      routingIds.push(...created.map((r) => ({ id: r.id, job_id: job.id, company_id: r.companyId })));
-    });
+    const statement = new WriteStatement();
+    const job = { id: randomUUID(), companyId: referrer, trade: 'electrical' };
+    statement.add(
+      'new_job',
+      `INSERT INTO jobs (id, status, company_id, technician_id, homeowner, address, summary, trade)
+       VALUES (${statement.param(job.id, 'uuid')}, 'open', ${statement.param(referrer, 'uuid')},
+               '00000000-0000-4000-9000-000000000001', '{}', '{}', 'bench', 'electrical')`,
+    );
+    const created = lifecycle.createRoutings(
+      statement,
+      job,
+      pair.map((t) => ({ companyId: t.id, providerType: t.provider_type })),
+    );
+    await statement.run(ds);
+    routingIds.push(...created.map((r) => ({ id: r.id, job_id: job.id, company_id: r.companyId })));
   }
   // As a sync would leave them (the sync itself is not the subject): synced through the partner's connection.
   await ds.query(
