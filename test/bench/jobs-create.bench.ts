@@ -4,6 +4,13 @@
  *   npm run bench:jobs                   # builds, then measures the compiled service (dist/src/main.js)
  *   npm run bench:jobs -- --duration=20  # seconds per measured run (default 10)
  *   npm run bench:jobs -- --no-reference # skip the plain node:http reference (row A of the baseline)
+ *   npm run bench:jobs -- --profile      # also writes a V8 CPU profile of the service and prints its top functions
+ *   npm run bench:jobs -- --only=get     # one scenario only (get | post | network), e.g. to profile it alone
+ *
+ * Scenarios: GET /api/health/live (the request pipeline alone); POST /api/jobs to 5 explicit targets; and POST
+ * /api/jobs routed by the rules (trade + ZIP, 5 receivers) in a network of 10 companies, then of 10,000 (the
+ * others take another trade, serve other ZIPs, are inactive or have no connection), to show the cost does not
+ * grow with the network. BENCH_REDIS_URL overrides the Redis logical database (default 13).
  *
  * The service is a separate process in `api` mode (test/bench/lib/harness.ts), on a fresh
  * `tradeengage_bench_jobs` database and Redis logical database 13, stopped by its PID at the end. Compare the POST/GET ratio with perf-baseline.md
@@ -12,7 +19,9 @@
  * a plain node:http hello (row A) is measured in the same run, so each figure can also be scaled by it.
  */
 import { spawn } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import autocannon from 'autocannon';
 
@@ -29,9 +38,13 @@ import {
   recreateDatabase,
   serviceEnv,
 } from './lib/harness';
+import { reportResult } from './lib/results';
 
 const DB = 'tradeengage_bench_jobs';
-const REDIS_URL = 'redis://127.0.0.1:6379/13';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
+const NETWORK = { small: 10, large: 10_000 };
+// Targets of issue 13.
+const TARGET = { ratio: 0.25, postCpuMs: 1.2, getCpuMs: 0.25, networkRatio: 0.9 };
 const CONNECTIONS = 50;
 const WARMUP_SECONDS = 3;
 // perf-baseline.md, medians on the reference machine: A = 24,347 (node:http), B = 3,755, D2 = 882 req/s;
@@ -53,6 +66,9 @@ require('node:http')
 const args = process.argv.slice(2);
 const withReference = !args.includes('--no-reference');
 const durationSeconds = Number(args.find((a) => a.startsWith('--duration='))?.split('=')[1] ?? 10);
+const profile = args.includes('--profile');
+const only = args.find((a) => a.startsWith('--only='))?.split('=')[1];
+const runs = (scenario: 'get' | 'post' | 'network') => !only || only === scenario;
 
 interface Row {
   name: string;
@@ -88,8 +104,8 @@ async function measureNodeHttp(): Promise<Row> {
   }
 }
 
-/** A referring company with a technician and 5 receiving companies on ServiceTitan; returns the job body. */
-async function seed(api: Api): Promise<string> {
+/** A referring company with a technician and 5 receiving companies on ServiceTitan; returns the job bodies. */
+async function seed(api: Api): Promise<{ explicit: string; byRules: string }> {
   const referrer = await api.expect<{ id: string }>('POST', '/api/companies', 201, {
     name: 'Bench Plumbing',
     trades: ['plumbing'],
@@ -116,15 +132,63 @@ async function seed(api: Api): Promise<string> {
     });
     targets.push(company.id);
   }
-  return JSON.stringify({
+  const job = {
     companyId: referrer.id,
     technicianId: technician.id,
     homeowner: { firstName: 'Jane', lastName: 'Doe', phone: '(512) 555-0147', email: 'jane.doe@example.com' },
     address: { street: '500 Congress Ave', city: 'Austin', state: 'TX', zip: '78701' },
     summary: 'Breaker trips when the dryer runs',
     trade: 'electrical',
-    targetCompanyIds: targets,
-  });
+  };
+  return {
+    explicit: JSON.stringify({ ...job, targetCompanyIds: targets }),
+    // The same 5 receive it by the routing rules: they take electrical work and serve every ZIP.
+    byRules: JSON.stringify(job),
+  };
+}
+
+/**
+ * Grows the network to `total` companies (the referrer and the 5 receivers included) straight in the database:
+ * companies none of which receive the rules-routed job, each for another reason, with an active connection
+ * (copied from a receiver's) unless the reason is that it has none. Then ANALYZE, as autovacuum would.
+ */
+async function growNetwork(total: number): Promise<number> {
+  const db = await pgClient(dbUrl(DB));
+  try {
+    const [{ n }] = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM companies')).rows;
+    const add = total - n;
+    if (add <= 0) return n;
+    await db.query(
+      `WITH spec AS (
+         SELECT i, CASE i % 5
+                     WHEN 0 THEN ARRAY[(ARRAY['plumbing', 'hvac', 'roofing'])[1 + i % 3]]     -- another trade
+                     WHEN 1 THEN ARRAY['electrical']                                          -- other ZIPs
+                     WHEN 2 THEN '{}'::text[]                                                 -- every trade, other ZIPs
+                     ELSE ARRAY['electrical', 'plumbing'] END AS trades,
+                CASE i % 5 WHEN 0 THEN '{}'::text[]
+                           ELSE ARRAY[lpad((10000 + (i * 7919) % 80000)::text, 5, '0'), '99999'] END AS zips,
+                i % 5 <> 3 AS active,   -- 3: inactive (takes electrical, serves 78701)
+                i % 5 <> 4 AS connected -- 4: no connection (serves 78701 and takes electrical, but cannot receive)
+           FROM generate_series(1, $1::int) i
+       ), added AS (
+         INSERT INTO companies (name, trades, service_area_zips, is_active)
+         SELECT 'Network ' || i, trades,
+                CASE WHEN i % 5 >= 3 THEN ARRAY['78701'] ELSE zips END, active
+           FROM spec
+         RETURNING id, name
+       )
+       INSERT INTO connections (company_id, provider_type, status, credentials)
+       SELECT a.id, src.provider_type, 'active', src.credentials
+         FROM added a JOIN spec ON 'Network ' || spec.i = a.name,
+              (SELECT provider_type, credentials FROM connections WHERE status = 'active' LIMIT 1) src
+        WHERE spec.connected`,
+      [add],
+    );
+    await db.query('ANALYZE companies; ANALYZE connections');
+    return total;
+  } finally {
+    await db.end();
+  }
 }
 
 async function measure(name: string, options: autocannon.Options, serverPid: number): Promise<Row> {
@@ -172,57 +236,119 @@ async function main(): Promise<void> {
     loadavg()
       .map((l) => l.toFixed(1))
       .join(' ');
-  console.log(`${cpus().length} CPUs, load average ${load()} (the baseline machine: 2 vCPUs, nothing else running)`);
+  const loadAtStart = load();
   assertBuilt();
-  const reference = withReference ? await measureNodeHttp() : null;
+  const reference = withReference && !only ? await measureNodeHttp() : null;
   await recreateDatabase(DB);
   await flushRedis(REDIS_URL);
   const harness = new Harness('jobs');
+  const profileDir = profile ? mkdtempSync(join(tmpdir(), 'te-bench-jobs-profile-')) : null;
+  const lines: string[] = [];
+  const results: Parameters<typeof reportResult>[0][] = [];
+  const rows: Row[] = reference ? [reference] : [];
+  let failed = false;
   try {
     await harness.migrate(dbUrl(DB));
     const sandbox = await harness.startSandbox(); // not called in api mode, but the service must have a provider URL
     const service = await harness.startService(
       'api',
-      serviceEnv({ mode: 'api', databaseUrl: dbUrl(DB), redisUrl: REDIS_URL, sandboxUrl: sandbox.url }),
+      serviceEnv({
+        mode: 'api',
+        databaseUrl: dbUrl(DB),
+        redisUrl: REDIS_URL,
+        sandboxUrl: sandbox.url,
+      }),
+      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     );
     const base = service.url;
     console.log(`service (compiled, api mode, pid ${service.pid}) ready on ${base}`);
-    const jobBody = await seed(new Api(base));
+    const bodies = await seed(new Api(base));
     console.log(
       `measuring: ${WARMUP_SECONDS} s warm-up + ${durationSeconds} s at ${CONNECTIONS} connections per scenario`,
     );
+    const post = (name: string, body: string) =>
+      measure(
+        name,
+        {
+          url: `${base}/api/jobs`,
+          method: 'POST',
+          headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'content-type': 'application/json' },
+          body,
+        },
+        service.pid,
+      );
 
-    const get = await measure('GET /api/health/live', { url: `${base}/api/health/live` }, service.pid);
-    const post = await measure(
-      'POST /api/jobs (5 targets)',
-      {
-        url: `${base}/api/jobs`,
-        method: 'POST',
-        headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'content-type': 'application/json' },
-        body: jobBody,
-      },
-      service.pid,
-    );
-    print(reference ? [reference, get, post] : [get, post]);
+    const get = runs('get')
+      ? await measure('GET /api/health/live', { url: `${base}/api/health/live` }, service.pid)
+      : null;
+    const explicit = runs('post') ? await post('POST /api/jobs (5 targets)', bodies.explicit) : null;
+    let small: Row | null = null;
+    let large: Row | null = null;
+    if (runs('network')) {
+      await growNetwork(NETWORK.small);
+      small = await post(`POST /api/jobs by rules, ${NETWORK.small} cos`, bodies.byRules);
+      await growNetwork(NETWORK.large);
+      large = await post(`POST /api/jobs by rules, ${NETWORK.large} cos`, bodies.byRules);
+    }
+    rows.push(...[get, explicit, small, large].filter((r): r is Row => r !== null));
 
-    const ratio = post.rps / get.rps;
-    console.log(
-      `\nPOST/GET ratio: ${ratio.toFixed(3)}   reference D2/B (perf-baseline.md): ${BASELINE.post}/${BASELINE.get} = ${(BASELINE.post / BASELINE.get).toFixed(3)}`,
-    );
-    console.log(`this run / reference ratio: ${(ratio / (BASELINE.post / BASELINE.get)).toFixed(2)}x`);
-    console.log(
-      `CPU per request POST/GET: ${(post.cpuMs / get.cpuMs).toFixed(1)}x   baseline D2/B: ${(BASELINE.postCpuMs / BASELINE.getCpuMs).toFixed(1)}x`,
-    );
+    if (get && explicit) {
+      const ratio = explicit.rps / get.rps;
+      lines.push(
+        `POST/GET ratio: ${ratio.toFixed(3)} (${explicit.rps.toFixed(0)} vs ${get.rps.toFixed(0)} req/s; target ≥ ${TARGET.ratio})   ` +
+          `reference D2/B (perf-baseline.md): ${BASELINE.post}/${BASELINE.get} = ${(BASELINE.post / BASELINE.get).toFixed(3)}`,
+      );
+      lines.push(`this run / reference ratio: ${(ratio / (BASELINE.post / BASELINE.get)).toFixed(2)}x`);
+      lines.push(
+        `CPU per request POST/GET: ${(explicit.cpuMs / get.cpuMs).toFixed(1)}x   baseline D2/B: ${(BASELINE.postCpuMs / BASELINE.getCpuMs).toFixed(1)}x`,
+      );
+      results.push({
+        measure: 'POST /api/jobs ÷ GET /api/health/live',
+        now: `${ratio.toFixed(3)} (${explicit.rps.toFixed(0)} vs ${get.rps.toFixed(0)} req/s)`,
+        target: `≥ ${TARGET.ratio}`,
+        met: ratio >= TARGET.ratio,
+      });
+    }
+    if (explicit) {
+      results.push({
+        measure: 'service CPU per POST /api/jobs',
+        now: `${explicit.cpuMs.toFixed(2)} ms`,
+        target: `≤ ${TARGET.postCpuMs} ms`,
+        met: explicit.cpuMs <= TARGET.postCpuMs,
+      });
+    }
+    if (get) {
+      results.push({
+        measure: 'CPU of GET /api/health/live',
+        now: `${get.cpuMs.toFixed(3)} ms`,
+        target: `≤ ${TARGET.getCpuMs} ms`,
+        met: get.cpuMs <= TARGET.getCpuMs,
+      });
+    }
+    if (small && large) {
+      const rpsRatio = large.rps / small.rps;
+      lines.push(
+        `POST by rules at ${NETWORK.large} ÷ at ${NETWORK.small} companies: ${rpsRatio.toFixed(2)} req/s ` +
+          `(${large.rps.toFixed(0)} vs ${small.rps.toFixed(0)}; target ≥ ${TARGET.networkRatio}), CPU/POST ` +
+          `${large.cpuMs.toFixed(2)} vs ${small.cpuMs.toFixed(2)} ms (${(large.cpuMs / small.cpuMs).toFixed(2)}x)`,
+      );
+      results.push({
+        measure: 'POST /api/jobs at 10,000 companies ÷ at 10',
+        now: `${rpsRatio.toFixed(2)} req/s (CPU/POST ${(large.cpuMs / small.cpuMs).toFixed(2)}x)`,
+        target: `≥ ${TARGET.networkRatio}`,
+        met: rpsRatio >= TARGET.networkRatio,
+      });
+    }
     if (reference) {
       const scaled = (rps: number, baseline: number) =>
         `${(rps / reference.rps).toFixed(3)} (baseline ${(baseline / BASELINE.nodeHttp).toFixed(3)})`;
-      console.log(
-        `scaled by this run's node:http: GET ${scaled(get.rps, BASELINE.get)}, POST ${scaled(post.rps, BASELINE.post)}`,
-      );
-      console.log(`machine speed vs the baseline's (A/A): ${(reference.rps / BASELINE.nodeHttp).toFixed(2)}x`);
+      if (get && explicit)
+        lines.push(
+          `scaled by this run's node:http: GET ${scaled(get.rps, BASELINE.get)}, POST ${scaled(explicit.rps, BASELINE.post)}`,
+        );
+      lines.push(`machine speed vs the baseline's (A/A): ${(reference.rps / BASELINE.nodeHttp).toFixed(2)}x`);
     }
 
-    console.log(`load average at the end: ${load()}`);
     const db = await pgClient(dbUrl(DB));
     const [{ jobs, routings }] = (
       await db.query<{ jobs: number; routings: number }>(
@@ -230,18 +356,74 @@ async function main(): Promise<void> {
       )
     ).rows;
     await db.end();
+    if (rows.some((r) => r.non2xx || r.errors)) {
+      failed = true;
+      console.log(`\nWARNING: non-2xx responses or errors; the service's last output:\n${harness.logTail('api', 60)}`);
+    }
+    // The ratio lines first, then the table and the rest.
+    console.log(lines.join('\n'));
+    print(rows);
+    console.log(
+      `\n${cpus().length} CPUs, load average ${loadAtStart} at the start, ${load()} at the end ` +
+        `(the baseline machine: 2 vCPUs, nothing else running)`,
+    );
     console.log(
       `stored: ${jobs} jobs, ${routings} routings (warm-up included; ${(routings / Math.max(jobs, 1)).toFixed(1)} per job)`,
     );
-    if (post.non2xx || get.non2xx) {
-      console.log(`\nWARNING: non-2xx responses; the service's last output:\n${harness.logTail('api', 60)}`);
-      process.exitCode = 1;
-    }
+    for (const result of results) reportResult(result);
   } finally {
     await harness.stopAll();
     await flushRedis(REDIS_URL);
     console.log('service stopped');
   }
+  if (profileDir) printProfile(profileDir);
+  if (failed) process.exitCode = 1;
+}
+
+/** The service's CPU profile (written at its exit): self time by function and by package, top entries. */
+function printProfile(dir: string): void {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return console.log(`no CPU profile in ${dir}`);
+  const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  let total = 0;
+  prof.samples.forEach((id, i) => {
+    const dt = prof.timeDeltas[i] ?? 0;
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    if (functionName === '(idle)') return;
+    total += dt;
+    const where = url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, 'node_modules/');
+    const name = `${functionName || '(anonymous)'} ${where.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
+    self.set(name, (self.get(name) ?? 0) + dt);
+    const pkg = where.startsWith('node_modules/')
+      ? where
+          .split('/')
+          .slice(1, where.split('/')[1].startsWith('@') ? 3 : 2)
+          .join('/')
+      : where.includes('/dist/src/')
+        ? `src/${where.split('/dist/src/')[1].split('/')[0]}`
+        : where.startsWith('node:')
+          ? 'node internals'
+          : functionName.startsWith('(')
+            ? functionName
+            : 'other';
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + dt);
+  });
+  const top = (m: Map<string, number>, n: number) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `  ${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
+      .join('\n');
+  console.log(`\nCPU profile ${join(dir, file)} (${(total / 1e6).toFixed(1)} s busy)`);
+  console.log(`self time by package:\n${top(byPackage, 20)}`);
+  console.log(`self time by function:\n${top(self, 30)}`);
 }
 
 main().catch((error: Error) => {

@@ -255,10 +255,10 @@ export class Harness {
     return { url, control, pid: child.proc.pid as number };
   }
 
-  /** One service process from the build, bound to 127.0.0.1 by the loopback preload. */
-  async startService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
+  /** One service process from the build, bound to 127.0.0.1 by the loopback preload; `nodeArgs` e.g. --cpu-prof. */
+  async startService(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ServiceProcess> {
     const port = await freePort();
-    const child = this.spawnNode(name, ['-r', './test/bench/lib/loopback.js', 'dist/src/main.js'], {
+    const child = this.spawnNode(name, [...nodeArgs, '-r', './test/bench/lib/loopback.js', 'dist/src/main.js'], {
       ...baseEnv(),
       ...env,
       PORT: String(port),
