@@ -1,6 +1,6 @@
 /** Anything that runs a parameterized query: a DataSource, an EntityManager, a QueryRunner. */
 export interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<any>;
+  query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
 /**
