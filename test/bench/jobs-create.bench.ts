@@ -148,44 +148,46 @@ async function seed(api: Api): Promise<{ explicit: string; byRules: string }> {
 }
 
 /**
- * Grows the network to `total` companies (the referrer and the 5 receivers included) straight in the database:
- * companies none of which receive the rules-routed job, each for another reason, with an active connection
- * (copied from a receiver's) unless the reason is that it has none. Then ANALYZE, as autovacuum would.
+ * Grows the network straight in the database. First to 10 companies: the referrer, the 5 receivers and 4 near
+ * misses in the job's ZIP 78701 (inactive; no connection; only another trade; electrical but other ZIPs). Then to
+ * 10,000: the network grows elsewhere, 9,990 companies serving 1 to 3 of 80,000 other ZIPs, of every trade or one
+ * or two (electrical among them for a third), 5% inactive, 5% without a connection, and 1% of another trade serving
+ * every ZIP. Connections are copied from a receiver's. Then ANALYZE, as autovacuum would.
  */
-async function growNetwork(total: number): Promise<number> {
+async function growNetwork(size: 'small' | 'large'): Promise<number> {
   const db = await pgClient(dbUrl(DB));
   try {
-    const [{ n }] = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM companies')).rows;
-    const add = total - n;
-    if (add <= 0) return n;
+    const spec =
+      size === 'small'
+        ? `SELECT i, CASE i WHEN 3 THEN ARRAY['plumbing'] ELSE ARRAY['electrical'] END AS trades,
+                  CASE i WHEN 4 THEN ARRAY['78702', '78703'] ELSE ARRAY['78701'] END AS zips,
+                  i <> 1 AS active, i <> 2 AS connected
+             FROM generate_series(1, 4) i`
+        : `SELECT i,
+                  CASE WHEN i % 100 = 0 THEN ARRAY['roofing']
+                       ELSE CASE i % 6 WHEN 0 THEN '{}'::text[] WHEN 1 THEN ARRAY['electrical']
+                                       WHEN 2 THEN ARRAY['plumbing'] WHEN 3 THEN ARRAY['hvac', 'electrical']
+                                       WHEN 4 THEN ARRAY['roofing', 'plumbing'] ELSE ARRAY['hvac'] END END AS trades,
+                  CASE WHEN i % 100 = 0 THEN '{}'::text[]
+                       ELSE (SELECT array_agg(lpad((10000 + (i * 7919 + k * 104729) % 60000)::text, 5, '0'))
+                               FROM generate_series(0, i % 3) k) END AS zips,
+                  i % 20 <> 7 AS active, i % 20 <> 11 AS connected
+             FROM generate_series(1, ${NETWORK.large - NETWORK.small}) i`;
     await db.query(
-      `WITH spec AS (
-         SELECT i, CASE i % 5
-                     WHEN 0 THEN ARRAY[(ARRAY['plumbing', 'hvac', 'roofing'])[1 + i % 3]]     -- another trade
-                     WHEN 1 THEN ARRAY['electrical']                                          -- other ZIPs
-                     WHEN 2 THEN '{}'::text[]                                                 -- every trade, other ZIPs
-                     ELSE ARRAY['electrical', 'plumbing'] END AS trades,
-                CASE i % 5 WHEN 0 THEN '{}'::text[]
-                           ELSE ARRAY[lpad((10000 + (i * 7919) % 80000)::text, 5, '0'), '99999'] END AS zips,
-                i % 5 <> 3 AS active,   -- 3: inactive (takes electrical, serves 78701)
-                i % 5 <> 4 AS connected -- 4: no connection (serves 78701 and takes electrical, but cannot receive)
-           FROM generate_series(1, $1::int) i
-       ), added AS (
+      `WITH spec AS (${spec}), added AS (
          INSERT INTO companies (name, trades, service_area_zips, is_active)
-         SELECT 'Network ' || i, trades,
-                CASE WHEN i % 5 >= 3 THEN ARRAY['78701'] ELSE zips END, active
-           FROM spec
+         SELECT 'Network ${size} ' || i, trades, zips, active FROM spec
          RETURNING id, name
        )
        INSERT INTO connections (company_id, provider_type, status, credentials)
        SELECT a.id, src.provider_type, 'active', src.credentials
-         FROM added a JOIN spec ON 'Network ' || spec.i = a.name,
+         FROM added a JOIN spec ON 'Network ${size} ' || spec.i = a.name,
               (SELECT provider_type, credentials FROM connections WHERE status = 'active' LIMIT 1) src
         WHERE spec.connected`,
-      [add],
     );
     await db.query('ANALYZE companies; ANALYZE connections');
-    return total;
+    const [{ n }] = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM companies')).rows;
+    return n;
   } finally {
     await db.end();
   }
@@ -285,10 +287,10 @@ async function main(): Promise<void> {
     let small: Row | null = null;
     let large: Row | null = null;
     if (runs('network')) {
-      await growNetwork(NETWORK.small);
-      small = await post(`POST /api/jobs by rules, ${NETWORK.small} cos`, bodies.byRules);
-      await growNetwork(NETWORK.large);
-      large = await post(`POST /api/jobs by rules, ${NETWORK.large} cos`, bodies.byRules);
+      const smallSize = await growNetwork('small');
+      small = await post(`POST /api/jobs by rules, ${smallSize} cos`, bodies.byRules);
+      const largeSize = await growNetwork('large');
+      large = await post(`POST /api/jobs by rules, ${largeSize} cos`, bodies.byRules);
     }
     rows.push(...[get, explicit, small, large].filter((r): r is Row => r !== null));
 
