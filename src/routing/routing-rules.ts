@@ -79,12 +79,20 @@ export function chooseTargets(request: RoutingRequest, companies: CandidateCompa
 }
 
 /**
+ * What a company takes (`trades`) or serves (`service_area_zips`) as a GIN-indexed set: an empty list, "every trade"
+ * or "every ZIP", is the set `{*}` (no trade or ZIP is `*`), so "takes this trade or every trade" is one overlap
+ * (`&&`) with `{trade, *}`. Migration 1766000000001 indexes exactly these expressions (keep them identical).
+ */
+export const TRADES_SET = `(CASE WHEN c.trades = '{}' THEN '{*}'::text[] ELSE c.trades END)`;
+export const ZIPS_SET = `(CASE WHEN c.service_area_zips = '{}' THEN '{*}'::text[] ELSE c.service_area_zips END)`;
+
+/**
  * The routing rules of chooseTargets without `targetCompanyIds`, as SQL, so that PostgreSQL filters the network by
- * its indexes (GIN on `trades` and `service_area_zips`) and a network of 10,000 companies costs what one of 10 does.
- * `receivers` selects `c.id, a.provider_type` of exactly the companies chooseTargets returns as targets (active, with
- * an active connection, not the referrer, taking the trade or every trade, serving the ZIP or every ZIP);
- * `unroutedReason` is the expression of the reason chooseTargets gives when there are none. Values are appended to
- * `params`; `request.referrer` is an SQL expression (a placeholder already in `params`).
+ * its indexes (TRADES_SET, ZIPS_SET) and a network of 10,000 companies costs what one of 10 does. `receivers`
+ * selects `c.id, a.provider_type` of exactly the companies chooseTargets returns as targets (active, with an
+ * active connection, not the referrer, taking the trade or every trade, serving the ZIP or every ZIP);
+ * `unroutedReason` is the expression of the reason chooseTargets gives when there are none. Values are appended
+ * to `params`; `request.referrer` is an SQL expression (a placeholder already in `params`).
  */
 export function receivingCompaniesSql(
   params: unknown[],
@@ -92,14 +100,13 @@ export function receivingCompaniesSql(
 ): { receivers: string; unroutedReason: string } {
   const param = (value: unknown) => {
     params.push(value);
-    return `$${params.length}::text`;
+    return `$${params.length}::text[]`;
   };
   const receiving = `FROM companies c JOIN connections a ON a.company_id = c.id AND a.status = 'active'
          WHERE c.is_active AND c.id <> ${request.referrer}`;
-  // `= '{}'` and `@>` are both operators of the GIN array index; a job without a trade only goes to every-trade companies.
-  const takesTrade =
-    request.trade === null ? `c.trades = '{}'` : `(c.trades = '{}' OR c.trades @> ARRAY[${param(request.trade)}])`;
-  const servesZip = `(c.service_area_zips = '{}' OR c.service_area_zips @> ARRAY[${param(zip5(request.zip))}])`;
+  // A job without a trade only goes to companies that take every trade.
+  const takesTrade = `${TRADES_SET} && ${param(request.trade === null ? ['*'] : [request.trade, '*'])}`;
+  const servesZip = `${ZIPS_SET} && ${param([zip5(request.zip), '*'])}`;
   return {
     receivers: `SELECT c.id, a.provider_type ${receiving} AND ${takesTrade} AND ${servesZip}`,
     unroutedReason: `CASE WHEN NOT EXISTS (SELECT 1 ${receiving}) THEN 'no_receiving_company'
