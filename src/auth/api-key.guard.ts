@@ -1,32 +1,30 @@
 import { randomUUID } from 'node:crypto';
 
-import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Request } from 'express';
-import Redis from 'ioredis';
 
 import { BEARER_CHALLENGE, ForbiddenError, TooManyRequestsError, UnauthorizedError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { AvailabilityLog } from '../logging/availability-log';
-import { REDIS } from '../redis/redis.module';
 import { ApiKeyRole } from './api-key.entity';
 import { ApiKeysService } from './api-keys.service';
 import { AuthFailureThrottle } from './auth-failure-throttle';
 import { BASIC_AUTH_KEY, BASIC_CHALLENGE, Caller, PUBLIC_KEY, ROLES_KEY } from './caller';
 
-// Sliding one-minute window per API key, on Redis's clock so every API replica counts alike.
-// Returns {allowed, msUntilASlotFrees}; refused calls are not counted.
+// Sliding one-minute window per API key (KEYS[2]), on Redis's clock so every API replica counts alike; runs after
+// the failed-authentication throttle's check in the same script (AuthFailureThrottle.waitOrRun), with its `now`.
+// ARGV[3] window, ARGV[4] limit, ARGV[5] a unique member. Returns {allowed, msUntilASlotFrees}; refused calls are
+// not counted.
 const SLIDING_WINDOW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local window = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   return {0, tonumber(oldest[2]) + window - now}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], window)
+redis.call('ZADD', KEYS[2], now, ARGV[5])
+redis.call('PEXPIRE', KEYS[2], window)
 return {1, 0}`;
 
 const BEARER = /^Bearer\s+(\S{1,512})\s*$/i;
@@ -50,7 +48,6 @@ export class ApiKeyGuard implements CanActivate {
     private readonly apiKeys: ApiKeysService,
     private readonly throttle: AuthFailureThrottle,
     private readonly config: AppConfig,
-    @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -63,22 +60,16 @@ export class ApiKeyGuard implements CanActivate {
     const key = presentedKey(request.headers.authorization, basic);
     if (!key) throw new UnauthorizedError(undefined, challenge);
 
+    // The key is looked up first, so that the throttle and the rate limit cost one Redis round trip together.
     const address = request.ip ?? 'unknown';
-    const waitMs = await this.throttle.waitMs(address);
-    if (waitMs > 0) {
-      throw new TooManyRequestsError(
-        Math.max(1, Math.ceil(waitMs / 1000)),
-        'Too many failed authentications from this address',
-      );
-    }
     const caller = await this.apiKeys.authenticate(key);
     if (!caller) {
-      await this.throttle.recordFailure(address);
+      const waitMs = await this.throttle.refuseOrRecordFailure(address);
+      if (waitMs > 0) throw throttled(waitMs);
       throw new UnauthorizedError('The API key is unknown or revoked', challenge);
     }
+    await this.admit(address, caller.apiKeyId);
     request.caller = caller;
-
-    await this.enforceRateLimit(caller.apiKeyId);
 
     const roles = this.reflector.getAllAndOverride<ApiKeyRole[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.includes(caller.role))
@@ -86,26 +77,32 @@ export class ApiKeyGuard implements CanActivate {
     return true;
   }
 
-  private async enforceRateLimit(apiKeyId: string): Promise<void> {
-    let allowed: number;
-    let waitMs: number;
-    try {
-      [allowed, waitMs] = (await this.redis.eval(
-        SLIDING_WINDOW,
-        1,
-        `ratelimit:api:${apiKeyId}`,
-        60_000,
-        this.config.apiRateLimitPerMinute,
-        randomUUID(),
-      )) as [number, number];
-      this.rateLimit.up();
-    } catch (error) {
+  /** A throttled address gets 429, its right keys included; then the key's inbound rate limit applies. */
+  private async admit(address: string, apiKeyId: string): Promise<void> {
+    const answer = await this.throttle.waitOrRun(
+      address,
+      SLIDING_WINDOW,
+      [`ratelimit:api:${apiKeyId}`],
+      [60_000, this.config.apiRateLimitPerMinute, randomUUID()],
+    );
+    if ('error' in answer) {
       // Fail open: an outage of Redis must not take the API down with it.
-      this.rateLimit.down(error);
+      this.rateLimit.down(answer.error);
       return;
     }
-    if (!allowed) throw new TooManyRequestsError(Math.max(1, Math.ceil(waitMs / 1000)));
+    this.rateLimit.up();
+    const [waitMs, limited] = answer;
+    if (waitMs > 0) throw throttled(waitMs);
+    const [allowed, slotMs] = limited as [number, number];
+    if (!allowed) throw new TooManyRequestsError(Math.max(1, Math.ceil(slotMs / 1000)));
   }
+}
+
+function throttled(waitMs: number): TooManyRequestsError {
+  return new TooManyRequestsError(
+    Math.max(1, Math.ceil(waitMs / 1000)),
+    'Too many failed authentications from this address',
+  );
 }
 
 /** The key in `Authorization: Bearer <key>`, or the password of `Basic <user:key>` when basic auth is allowed. */

@@ -9,22 +9,25 @@ import { REDIS } from '../redis/redis.module';
 
 const WINDOW_MS = 60_000;
 
-// Sliding one-minute window of failed authentications per client address, on Redis's clock so every
-// API replica counts alike. Returns how many ms until the address may try again (0: now).
+// Sliding one-minute window of failed authentications per client address (KEYS[1]), on Redis's clock so every
+// API replica counts alike. Sets `wait`: how many ms until the address may try again (0: now). ARGV[1] is the
+// window, ARGV[2] the limit.
 const WAIT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then return 0 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tonumber(oldest[2]) + tonumber(ARGV[1]) - now`;
+local wait = 0
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  wait = math.max(1, tonumber(oldest[2]) + tonumber(ARGV[1]) - now)
+end`;
 
-const RECORD = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now, ARGV[2])
+// An unknown key: the address's wait if it must wait, else the failure is recorded (ARGV[3]: a unique member).
+const WAIT_OR_RECORD = `${WAIT}
+if wait > 0 then return wait end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
-return 1`;
+return 0`;
 
 /**
  * Throttles guessing: an address that presented AUTH_FAILURE_LIMIT_PER_MINUTE unknown keys within a
@@ -48,24 +51,54 @@ export class AuthFailureThrottle {
     private readonly config: AppConfig,
   ) {}
 
-  /** Milliseconds until this address may authenticate again; 0 when it may now. */
-  async waitMs(address: string): Promise<number> {
-    const waitMs = await this.run(WAIT, address, this.config.authFailureLimitPerMinute);
-    return Math.max(0, Number(waitMs ?? 0));
+  /**
+   * An unknown key from `address`: milliseconds until it may authenticate again if it is throttled (the
+   * failure is then not counted), else 0 and the failure is counted. One Redis round trip.
+   */
+  async refuseOrRecordFailure(address: string): Promise<number> {
+    const answer = await this.run(WAIT_OR_RECORD, [address], [randomUUID()]);
+    return 'error' in answer ? 0 : Math.max(0, Number(answer.value ?? 0));
   }
 
-  async recordFailure(address: string): Promise<void> {
-    await this.run(RECORD, address, randomUUID());
+  /**
+   * A known key from `address`: the address's wait if it is throttled, else `then` runs, in the same script
+   * (one Redis round trip). `then` is a Lua chunk returning a value: KEYS[2..] are `keys`, ARGV[3..] are `args`
+   * (`now`, Redis's clock in ms, is in scope). Resolves to [waitMs, 0] or [0, what `then` returned], or to the
+   * error when Redis could not answer (fail open: the caller skips its own part too).
+   */
+  async waitOrRun(
+    address: string,
+    then: string,
+    keys: string[],
+    args: (string | number)[],
+  ): Promise<[number, unknown] | { error: unknown }> {
+    const script = `${WAIT}
+if wait > 0 then return {wait, 0} end
+return {0, (function() ${then} end)()}`;
+    const answer = await this.run(script, [address, ...keys], args);
+    return 'error' in answer ? answer : (answer.value as [number, unknown]);
   }
 
-  private async run(script: string, address: string, arg: string | number): Promise<unknown> {
+  private async run(
+    script: string,
+    keys: string[],
+    args: (string | number)[],
+  ): Promise<{ value: unknown } | { error: unknown }> {
     try {
-      const result = await this.redis.eval(script, 1, `authfail:${address}`, WINDOW_MS, arg);
+      const result = await this.redis.eval(
+        script,
+        keys.length,
+        `authfail:${keys[0]}`,
+        ...keys.slice(1),
+        WINDOW_MS,
+        this.config.authFailureLimitPerMinute,
+        ...args,
+      );
       this.availability.up();
-      return result;
+      return { value: result };
     } catch (error) {
       this.availability.down(error);
-      return null;
+      return { error };
     }
   }
 }

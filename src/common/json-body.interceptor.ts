@@ -20,6 +20,11 @@ export class JsonBodyInterceptor implements NestInterceptor {
     if (context.getType() !== 'http') return next.handle();
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
+    if (!hasBody(req)) {
+      // What the parser does for a request without a body (most GETs), without a promise and an observable more.
+      if (!('body' in req)) (req as { body?: unknown }).body = undefined;
+      return next.handle();
+    }
     const res = http.getResponse<Response>();
     const parsed = new Promise<void>((resolve, reject) =>
       parseJson(req, res, (error?: unknown) => {
@@ -30,6 +35,11 @@ export class JsonBodyInterceptor implements NestInterceptor {
     );
     return from(parsed).pipe(switchMap(() => next.handle()));
   }
+}
+
+/** The parser's own test (type-is hasBody): a body is announced by Transfer-Encoding or a Content-Length. */
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || !isNaN(Number(req.headers['content-length']));
 }
 
 function notJson(): DomainError {
