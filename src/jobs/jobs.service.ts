@@ -13,8 +13,6 @@ import { cleanText, normalizeEmail, toE164 } from '../common/contact';
 import { FieldError, ForbiddenError, NotFoundError, UnprocessableError } from '../common/errors';
 import { Page, pageQuery, toPage } from '../common/pagination';
 import { METRIC } from '../metrics/metrics';
-import { Company } from '../companies/company.entity';
-import { Technician } from '../companies/technician.entity';
 import { RoutingLifecycle } from '../routing/routing-lifecycle';
 import { WriteStatement } from '../database/write-statement';
 import { ProviderType } from '../providers/field-service-provider';
@@ -40,8 +38,6 @@ export class JobsService {
     @InjectDataSource() private readonly db: DataSource,
     @InjectRepository(Job) private readonly jobs: Repository<Job>,
     @InjectRepository(Routing) private readonly routings: Repository<Routing>,
-    @InjectRepository(Company) private readonly companies: Repository<Company>,
-    @InjectRepository(Technician) private readonly technicians: Repository<Technician>,
     private readonly idempotency: IdempotencyService,
     private readonly lifecycle: RoutingLifecycle,
     private readonly syncProducer: SyncProducer,
