@@ -190,7 +190,7 @@ async function measure(
 ): Promise<{ median: number; runs: number; plan: string; rows: number }> {
   const warm = await runOnce(client, q);
   await runOnce(client, q);
-  const runs = warm.ms > 400 ? Math.min(RUNS, 7) : RUNS;
+  const runs = warm.ms > 400 ? Math.min(RUNS, 3) : RUNS; // slow (seq-scan baselines): a few runs, to keep the bench short
   const times: number[] = [];
   let rows = 0;
   for (let i = 0; i < runs; i++) {
