@@ -24,6 +24,8 @@ export class Connection {
   @Column('text', { nullable: true, select: false }) webhookToken: string | null;
   /** The provider's own account id, where its webhooks name the account (Jobber). */
   @Column('text', { nullable: true }) externalAccountId: string | null;
+  /** Where the last poll's change feed stopped (polling.service.ts); never part of an API answer. */
+  @Column('jsonb', { nullable: true, select: false }) pollCursor: { position: string; takenAt: string } | null;
   @CreateDateColumn(TIMESTAMP) createdAt: Date;
   @UpdateDateColumn(TIMESTAMP) updatedAt: Date;
 }

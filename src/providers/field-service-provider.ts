@@ -39,6 +39,23 @@ export interface ReferralStatus {
   revenueCents: number | null;
 }
 
+/** A record's status as a provider's change feed reports it, keyed by externalId (no routing known yet). */
+export type RecordStatus = Omit<ReferralStatus, 'routingId'>;
+
+/** What a provider's change feed returned for one connection (see FieldServiceProvider.readChanges). */
+export interface ChangedRecords {
+  /** Records changed since the cursor (at least), by externalId. */
+  changes: Map<string, RecordStatus>;
+  /**
+   * true when every record changed since the cursor is in `changes`, so a record left out is unchanged. false on a
+   * first read (no cursor) or when the feed ran past its request budget (the cursor is lost): then a record left out
+   * must be read by id.
+   */
+  complete: boolean;
+  /** Where the next read starts (opaque, stored per connection); null when the provider cannot tell yet. */
+  cursor: string | null;
+}
+
 /**
  * Called around every HTTP request a client makes, so the provider gateway can apply the shared per-connection
  * rate limit, count requests, carry the request id and know whether a create was sent, without the clients
@@ -109,6 +126,18 @@ export interface FieldServiceProvider<Credentials extends object = object> {
     queries: StatusQuery[];
     hooks?: ProviderCallHooks;
   }): Promise<ReferralStatus[]>;
+  /**
+   * Optional change feed, for providers without an ids filter (Housecall Pro): the records of this account changed
+   * since `cursor`, read once per poll of a connection, so polling costs what changed rather than what exists. At
+   * most `maxRequests` requests: past that, reads by id are cheaper and the result is incomplete.
+   */
+  readChanges?(params: {
+    credentials: Credentials;
+    credentialsStore?: CredentialsStore<Credentials>;
+    cursor: string | null;
+    maxRequests: number;
+    hooks?: ProviderCallHooks;
+  }): Promise<ChangedRecords>;
   /**
    * For webhooks about a record other than the one a routing tracks (a job, a visit, an invoice): the externalId of
    * the tracked record each item belongs to, in order, or null when it belongs to none. Providers whose webhooks

@@ -7,6 +7,7 @@ import { ConnectionRef, ConnectionsService } from '../connections/connections.se
 import { ProviderCallStats } from '../health/provider-call-stats';
 import { METRIC } from '../metrics/metrics';
 import {
+  ChangedRecords,
   CreatedReferral,
   CredentialsStore,
   ProviderCallHooks,
@@ -75,6 +76,27 @@ export class ProviderGateway {
   getStatuses(connection: ConnectionRef, params: { queries: StatusQuery[] } & CallOptions): Promise<ReferralStatus[]> {
     return this.call(connection, params, (provider, credentials, hooks, credentialsStore) =>
       provider.strategy.getStatuses({ credentials, credentialsStore, queries: params.queries, hooks }),
+    );
+  }
+
+  hasChangeFeed(connection: ConnectionRef): boolean {
+    return !!this.registry.get(connection.providerType).strategy.readChanges;
+  }
+
+  /** The provider's change feed since `cursor`; null when the provider has none (then poll by id). */
+  readChanges(
+    connection: ConnectionRef,
+    params: { cursor: string | null; maxRequests: number } & CallOptions,
+  ): Promise<ChangedRecords | null> {
+    if (!this.registry.get(connection.providerType).strategy.readChanges) return Promise.resolve(null);
+    return this.call(connection, params, (provider, credentials, hooks, credentialsStore) =>
+      provider.strategy.readChanges!({
+        credentials,
+        credentialsStore,
+        cursor: params.cursor,
+        maxRequests: params.maxRequests,
+        hooks,
+      }),
     );
   }
 

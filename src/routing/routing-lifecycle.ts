@@ -90,6 +90,15 @@ const FINAL_ROUTING_STATUS: Partial<Record<ProviderStatus, 'completed' | 'cancel
 // A job's status, revenue and completion only move when one of its routings enters or leaves these.
 const JOB_AFFECTING: ReadonlySet<RoutingStatus> = new Set(['completed', 'canceled', 'permanently_failed']);
 
+/** Stuck routings (rescueStuck), from the index alone. */
+export const RESCUE_FIND_SQL = `SELECT id FROM routings
+  WHERE status = 'syncing' AND status_changed_at < now() - $1 * interval '1 millisecond'`;
+/** The rescue itself; the conditions are checked again, so an attempt that ended meanwhile keeps its outcome. */
+export const RESCUE_UPDATE_SQL = `UPDATE routings SET status = 'failed', next_retry_at = now(), claim_token = NULL,
+         last_error = 'sync attempt abandoned (worker stopped); will retry', status_changed_at = now(), updated_at = now()
+   WHERE id = ANY($1::uuid[]) AND status = 'syncing' AND status_changed_at < now() - $2 * interval '1 millisecond'
+  RETURNING id, job_id`;
+
 interface PollUpdateRow {
   id: string;
   job_id: string;
@@ -349,41 +358,44 @@ export class RoutingLifecycle {
   }
 
   /**
-   * One poll batch of one connection: provider status, completion and revenue of each routing the provider
-   * returned, in one statement; routings it did not return still count as polled. Returns how many changed.
+   * One poll batch of one connection in one UPDATE … FROM (VALUES …): provider status, completion and revenue of
+   * each routing the provider returned; routings it did not return only count as polled. Returns how many changed.
    */
   async recordPollResults(connectionId: string, batch: PolledRouting[], statuses: ReferralStatus[]): Promise<number> {
+    if (!batch.length) return 0;
     const byRouting = new Map(statuses.map((s) => [s.routingId, s]));
-    const seen = batch.filter((r) => byRouting.has(r.id));
+    const params: unknown[] = [connectionId];
+    const values = batch.map((routing) => {
+      const s = byRouting.get(routing.id);
+      const at = params.length;
+      params.push(
+        routing.id,
+        s ? s.status : null,
+        s ? s.rawStatus : null,
+        s ? s.completedAt : null,
+        s ? s.revenueCents : null,
+        s ? (FINAL_ROUTING_STATUS[s.status] ?? null) : null,
+      );
+      return `($${at + 1}::uuid, ${s ? 'true' : 'false'}, $${at + 2}::text, $${at + 3}::text, $${at + 4}::timestamptz, $${at + 5}::bigint, $${at + 6}::text)`;
+    });
     return this.db.transaction(async (m) => {
-      const [rows] = (await m.query(
+      const [updated] = (await m.query(
         `UPDATE routings r
-            SET provider_status = v.status, provider_status_raw = v.raw, completed_at = v.completed_at,
-                revenue_cents = v.revenue_cents, last_polled_at = now(), status = COALESCE(v.final_status, r.status),
+            SET provider_status = CASE WHEN v.seen THEN v.status ELSE r.provider_status END,
+                provider_status_raw = CASE WHEN v.seen THEN v.raw ELSE r.provider_status_raw END,
+                completed_at = CASE WHEN v.seen THEN v.completed_at ELSE r.completed_at END,
+                revenue_cents = CASE WHEN v.seen THEN v.revenue_cents ELSE r.revenue_cents END,
+                last_polled_at = now(), status = COALESCE(v.final_status, r.status),
                 status_changed_at = CASE WHEN v.final_status IS NOT NULL THEN now() ELSE r.status_changed_at END,
-                updated_at = now()
-           FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::text[])
-                  AS v(id, status, raw, completed_at, revenue_cents, final_status),
+                updated_at = CASE WHEN v.seen THEN now() ELSE r.updated_at END
+           FROM (VALUES ${values.join(', ')}) AS v(id, seen, status, raw, completed_at, revenue_cents, final_status),
                 routings old
-          WHERE r.id = v.id AND old.id = r.id AND r.status = 'synced' AND r.connection_id = $1
-         RETURNING r.id, r.job_id, old.provider_status AS old_status, old.provider_status_raw AS old_raw, r.status,
-                   r.provider_status_raw AS raw, r.revenue_cents`,
-        [
-          connectionId,
-          seen.map((r) => r.id),
-          seen.map((r) => byRouting.get(r.id)!.status),
-          seen.map((r) => byRouting.get(r.id)!.rawStatus),
-          seen.map((r) => byRouting.get(r.id)!.completedAt),
-          seen.map((r) => byRouting.get(r.id)!.revenueCents),
-          seen.map((r) => FINAL_ROUTING_STATUS[byRouting.get(r.id)!.status] ?? null),
-        ],
-      )) as [PollUpdateRow[], number];
-      const unseen = batch.filter((r) => !byRouting.has(r.id)).map((r) => r.id);
-      if (unseen.length) {
-        await m.query(`UPDATE routings SET last_polled_at = now() WHERE id = ANY($1::uuid[]) AND status = 'synced'`, [
-          unseen,
-        ]);
-      }
+          WHERE r.id = v.id AND old.id = r.id AND r.status = 'synced' AND (r.connection_id = $1 OR NOT v.seen)
+         RETURNING r.id, r.job_id, v.seen, old.provider_status AS old_status, old.provider_status_raw AS old_raw,
+                   r.status, r.provider_status_raw AS raw, r.revenue_cents`,
+        params,
+      )) as [(PollUpdateRow & { seen: boolean })[], number];
+      const rows = updated.filter((row) => row.seen);
       const changes: RoutingChange[] = rows
         .filter((row) => row.old_status !== byRouting.get(row.id)!.status || row.old_raw !== row.raw)
         .map((row) => {
@@ -412,16 +424,18 @@ export class RoutingLifecycle {
     });
   }
 
-  /** Routings left in `syncing` by a worker that died go back to `failed`, due now, so they are retried. */
+  /**
+   * Routings left in `syncing` by a worker that died go back to `failed`, due now, so they are retried. Finding them
+   * is one index-only scan of routings_syncing_stale_idx; only when there are some does a transaction start.
+   */
   async rescueStuck(staleAfterMs: number): Promise<number> {
+    const stuck: { id: string }[] = await this.db.query(RESCUE_FIND_SQL, [staleAfterMs]);
+    if (!stuck.length) return 0;
     return this.db.transaction(async (m) => {
-      const [rows] = (await m.query(
-        `UPDATE routings SET status = 'failed', next_retry_at = now(), claim_token = NULL,
-                last_error = 'sync attempt abandoned (worker stopped); will retry', status_changed_at = now(), updated_at = now()
-          WHERE status = 'syncing' AND status_changed_at < now() - $1 * interval '1 millisecond'
-          RETURNING id, job_id`,
-        [staleAfterMs],
-      )) as [{ id: string; job_id: string }[], number];
+      const [rows] = (await m.query(RESCUE_UPDATE_SQL, [stuck.map((r) => r.id), staleAfterMs])) as [
+        { id: string; job_id: string }[],
+        number,
+      ];
       await this.commit(
         m,
         rows.map((r) => ({

@@ -84,6 +84,11 @@ export class SandboxControl {
     return this.call('POST', '/housecallpro/companies', company);
   }
 
+  /** Adds `count` old finished jobs to a Housecall Pro company (its history), stamped `updatedAt` (30 days ago). */
+  addHousecallProHistory(apiKey: string, count: number, updatedAt?: string): Promise<{ keyId: string; jobs: number }> {
+    return this.call('POST', '/housecallpro/history', { apiKey, count, updatedAt });
+  }
+
   records(provider?: SandboxProvider): Promise<SandboxRecords> {
     return this.call('GET', `/records${provider ? `?provider=${provider}` : ''}`);
   }

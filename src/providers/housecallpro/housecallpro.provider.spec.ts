@@ -4,7 +4,7 @@ import { HousecallProCredentials, HousecallProSettings, housecallProCredentials 
 import { Referral } from '../field-service-provider';
 import { ProviderError } from '../provider-error';
 import { HousecallProClient } from './housecallpro.client';
-import { HousecallProProvider } from './housecallpro.provider';
+import { HCP_CHANGES_OVERLAP_MS, HousecallProProvider } from './housecallpro.provider';
 
 const credentials: HousecallProCredentials = { apiKey: 'hcp_key_tradeengage_1' };
 
@@ -340,6 +340,76 @@ describe('HousecallProProvider against the sandbox', () => {
       expect(statuses).toHaveLength(100);
       expect(statuses.find((s) => s.externalId === ids[1])?.status).toBe('scheduled');
       expect(await routes()).toEqual({ 'GET /jobs': 5, 'GET /jobs/{id}': 1 });
+    });
+  });
+
+  describe('change feed (readChanges): jobs sorted by updated_at desc down to the last mark', () => {
+    const day = 86_400_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const changes = (cursor: string | null, maxRequests = 100) =>
+      newProvider().readChanges({ credentials, cursor, maxRequests });
+
+    it('without a cursor reads page 1 only: the mark, incomplete (the caller reads the rest by id)', async () => {
+      await control.addHousecallProHistory(credentials.apiKey, 450);
+      const ids = await createMany(newProvider(), 3);
+      await control.resetStats();
+      const first = await changes(null);
+      expect(first.complete).toBe(false);
+      const newest = (await control.housecallProRecords()).jobs
+        .map((j: { updated_at: string }) => j.updated_at)
+        .sort()
+        .at(-1);
+      expect(first.cursor).toBe(newest);
+      expect([...first.changes.keys()]).toEqual(expect.arrayContaining(ids));
+      expect(await routes()).toEqual({ 'GET /jobs': 1 });
+    });
+
+    it('picks up a change after the mark, and stops there whatever the history', async () => {
+      for (const history of [450, 4500]) {
+        await control.reset();
+        await control.registerHousecallProCompany(credentials);
+        await control.addHousecallProHistory(credentials.apiKey, history);
+        const [a, b] = await createMany(newProvider(), 2);
+        const { cursor } = await changes(null);
+        await control.scheduleHcpJob(b);
+        await control.resetStats();
+        const next = await changes(cursor);
+        expect(next.complete).toBe(true);
+        expect(next.changes.get(b)).toMatchObject({ externalId: b, status: 'scheduled', rawStatus: 'scheduled' });
+        expect(next.changes.get(a)?.status).toBe('received'); // within the overlap: read again, unchanged
+        expect(next.changes.size).toBe(2);
+        expect(Date.parse(next.cursor!)).toBeGreaterThanOrEqual(Date.parse(cursor!));
+        expect(await routes()).toEqual({ 'GET /jobs': 1 }); // flat: 450 or 4,500 old jobs cost nothing
+      }
+    });
+
+    it('re-reads jobs stamped exactly at the mark and within the overlap window, not older ones', async () => {
+      const mark = Date.now() - 10 * day;
+      await control.addHousecallProHistory(credentials.apiKey, 150, iso(mark)); // equal timestamps, across 2 pages
+      await control.addHousecallProHistory(credentials.apiKey, 1, iso(mark - HCP_CHANGES_OVERLAP_MS + 1000));
+      await control.addHousecallProHistory(credentials.apiKey, 200, iso(mark - HCP_CHANGES_OVERLAP_MS - 1000));
+      await control.resetStats();
+      const result = await changes(iso(mark));
+      expect(result.complete).toBe(true);
+      expect(result.changes.size).toBe(151);
+      expect([...result.changes.values()].every((c) => c.status === 'completed')).toBe(true);
+      expect(result.cursor).toBe(iso(mark));
+      expect(await routes()).toEqual({ 'GET /jobs': 2 });
+    });
+
+    it('a scan that would cost more than reading by id stops: incomplete, cursor lost', async () => {
+      await control.addHousecallProHistory(credentials.apiKey, 450, iso(Date.now() - 30 * day));
+      await control.resetStats();
+      const result = await changes(iso(Date.now() - 40 * day), 2);
+      expect(result.complete).toBe(false);
+      expect(result.changes.size).toBe(200);
+      expect(await routes()).toEqual({ 'GET /jobs': 2 });
+    });
+
+    it('an empty account keeps the old mark; the end of the list completes the scan', async () => {
+      const mark = iso(Date.now() - day);
+      expect(await changes(mark)).toEqual({ changes: new Map(), complete: true, cursor: mark });
+      expect(await routes()).toEqual({ 'GET /jobs': 1 });
     });
   });
 });

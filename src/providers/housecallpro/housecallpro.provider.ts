@@ -1,17 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 
 import {
+  ChangedRecords,
   CreatedReferral,
   FieldServiceProvider,
   ProviderCallHooks,
   Referral,
+  RecordStatus,
   ReferralStatus,
   StatusQuery,
 } from '../field-service-provider';
 import { ProviderError } from '../provider-error';
 import { mapWithConcurrency } from '../provider-http';
 import type { HousecallProCredentials } from '.';
-import { HousecallProClient } from './housecallpro.client';
+import { HCP_PAGE_SIZE, HousecallProClient } from './housecallpro.client';
 import {
   mapJobStatus,
   matchAddress,
@@ -29,6 +31,12 @@ const MAX_SEARCH_PAGES = 5;
 // For one or two jobs a probing list page saves at most one call and can cost one more: read them by id.
 const MIN_JOBS_FOR_LIST_SCAN = 3;
 const CONCURRENCY = 4;
+/**
+ * The change feed re-reads jobs updated this long before the last read's newest `updated_at`: a write whose
+ * timestamp was taken before that read but committed after it (or stamped by a server whose clock runs behind)
+ * is still seen. Jobs with the very same timestamp as the mark are re-read too (the bound is inclusive).
+ */
+export const HCP_CHANGES_OVERLAP_MS = 60_000;
 
 /**
  * A referral is a Housecall Pro job for the homeowner's customer record. HCP has no external-id
@@ -92,6 +100,59 @@ export class HousecallProProvider implements FieldServiceProvider<HousecallProCr
       results.push({ routingId: query.routingId, externalId: query.externalId, ...mapped });
     }
     return results;
+  }
+
+  /**
+   * HCP has no ids filter and no updated-since filter (providers.md 2.3): page through
+   * `GET /jobs?sort_by=updated_at&sort_direction=desc` until a job older than the cursor (the newest `updated_at`
+   * the last read saw) less HCP_CHANGES_OVERLAP_MS. The next cursor is the newest `updated_at` of page 1, read
+   * before anything else: a job updated during the scan moves above it and the next read finds it. Without a
+   * cursor only page 1 is read (it sets the cursor; the rest is read by id). Past `maxRequests` pages the scan
+   * stops and is incomplete (cursor lost): the caller reads the rest by id, which costs no more.
+   */
+  async readChanges(params: {
+    credentials: HousecallProCredentials;
+    cursor: string | null;
+    maxRequests: number;
+    hooks?: ProviderCallHooks;
+  }): Promise<ChangedRecords> {
+    const call = { credentials: params.credentials, hooks: params.hooks };
+    const since = params.cursor === null ? NaN : Date.parse(params.cursor);
+    const stopBelow = since - HCP_CHANGES_OVERLAP_MS;
+    const changes = new Map<string, RecordStatus>();
+    let cursor: string | null = null;
+    let newest = -Infinity;
+    let complete = false;
+    const maxPages = Math.max(1, params.maxRequests);
+    for (let page = 1; page <= maxPages; page++) {
+      const result = await this.client.listJobs({ ...call, page, sortBy: 'updated_at', sortDirection: 'desc' });
+      let passedMark = false;
+      for (const job of result.jobs) {
+        const updated = job.updated_at ? Date.parse(job.updated_at) : NaN;
+        if (page === 1 && updated > newest) {
+          newest = updated;
+          cursor = job.updated_at!;
+        }
+        if (updated < stopBelow) {
+          passedMark = true;
+          continue;
+        }
+        if (changes.has(job.id)) continue; // moved up during the scan: the first (newer) copy counts
+        const mapped = mapJobStatus(job);
+        if (mapped) changes.set(job.id, { externalId: job.id, ...mapped });
+        else this.logger.warn(`Unrecognised Housecall Pro work_status "${job.work_status}" for job ${job.id}`);
+      }
+      // A server that caps page_size lower says so in the page; total_pages counts in its page size.
+      const pageSize = Number(result.page_size) || HCP_PAGE_SIZE;
+      const lastPage = result.jobs.length < pageSize || page >= (Number(result.total_pages) || page);
+      if (Number.isNaN(since)) break; // first read: page 1 only, for the cursor
+      if (passedMark || lastPage) {
+        complete = true;
+        break;
+      }
+    }
+    // An empty account has no newest job yet: keep the old mark.
+    return { changes, complete, cursor: cursor ?? params.cursor };
   }
 
   /**

@@ -125,6 +125,18 @@ export class ServiceTitanClient {
     return this.listByIds<StJob>({ ...params, path: `/jpm/v2/tenant/${params.credentials.tenantId}/jobs` });
   }
 
+  /** Invoices by id, 50 per call (the `ids` filter of the invoice list, providers.md 1.3). */
+  getInvoicesByIds(params: {
+    credentials: ServiceTitanCredentials;
+    ids: string[];
+    hooks?: ProviderCallHooks;
+  }): Promise<StInvoice[]> {
+    return this.listByIds<StInvoice>({
+      ...params,
+      path: `/accounting/v2/tenant/${params.credentials.tenantId}/invoices`,
+    });
+  }
+
   async getInvoicesForJob(params: {
     credentials: ServiceTitanCredentials;
     jobId: string;

@@ -424,7 +424,7 @@ describe('ServiceTitanProvider against the sandbox', () => {
     expect(bookingCalls.every((p) => p.get('pageSize') === '50')).toBe(true);
   });
 
-  it('1,000 routings of one tenant (all booked into jobs, half completed): token + 2 × ceil(n/50) + completed jobs calls', async () => {
+  it('1,000 routings of one tenant (all booked into jobs, half completed): token + 2 × ceil(n/50) + ceil(completed/50) calls', async () => {
     const n = 1000;
     const ids = await createMany(newProvider(), n);
     for (const [i, id] of ids.entries()) {
@@ -439,17 +439,63 @@ describe('ServiceTitanProvider against the sandbox', () => {
     });
 
     const completed = n / 2;
-    const expected = 1 + Math.ceil(n / 50) + Math.ceil(n / 50) + completed;
+    const expected = 1 + Math.ceil(n / 50) + Math.ceil(n / 50) + Math.ceil(completed / 50);
     const stats = (await control.stats()).providers.servicetitan;
     expect(stats.tokenRequests).toBe(1);
     expect(await routeCount(BOOKINGS_ROUTE)).toBe(20);
     expect(await routeCount(JOBS_ROUTE)).toBe(20);
-    expect(await routeCount(INVOICES_ROUTE)).toBe(500);
+    expect(await routeCount(INVOICES_ROUTE)).toBe(10);
     expect(stats.requests).toBe(expected);
-    expect(expected).toBe(541);
+    expect(expected).toBe(51);
     expect(statuses.filter((s) => s.status === 'completed')).toHaveLength(completed);
     expect(statuses[0]).toMatchObject({ status: 'completed', revenueCents: 10_000 });
     expect(statuses[998]).toMatchObject({ status: 'completed', revenueCents: 10_998 });
     expect(statuses[1]).toMatchObject({ status: 'scheduled', revenueCents: null });
+    const invoiceCalls = (await control.requests({ provider: 'servicetitan' }))
+      .filter((r) => r.route === INVOICES_ROUTE)
+      .map((r) => new URL(r.path, 'http://x').searchParams);
+    expect(invoiceCalls.every((p) => p.get('ids')!.split(',').length === 50 && !p.has('jobId'))).toBe(true);
+  });
+
+  it('reads invoices by jobId for a completed job whose response carries no invoiceId', async () => {
+    // The published spec has no invoiceId on a job (providers.md 1.3): a client that never sees it.
+    class NoInvoiceIdClient extends ServiceTitanClient {
+      override async getJobsByIds(params: Parameters<ServiceTitanClient['getJobsByIds']>[0]) {
+        return (await super.getJobsByIds(params)).map(({ invoiceId: _omitted, ...job }) => job);
+      }
+    }
+    const ids = await createMany(newProvider(), 4);
+    await control.completeBooking(ids[0], 1999);
+    await control.completeBooking(ids[1], 2500);
+    await control.convertBooking(ids[2]);
+    await control.resetStats();
+
+    const mixed = new ServiceTitanProvider(new NoInvoiceIdClient(settings));
+    const statuses = await mixed.getStatuses({
+      credentials,
+      queries: ids.map((externalId, i) => ({ routingId: `routing-${i}`, externalId })),
+    });
+    expect(statuses.map((s) => [s.status, s.revenueCents])).toEqual([
+      ['completed', 1999],
+      ['completed', 2500],
+      ['scheduled', null],
+      ['received', null],
+    ]);
+    const invoiceCalls = (await control.requests({ provider: 'servicetitan' }))
+      .filter((r) => r.route === INVOICES_ROUTE)
+      .map((r) => new URL(r.path, 'http://x').searchParams);
+    expect(invoiceCalls.map((p) => [p.get('jobId') !== null, p.get('ids')])).toEqual([
+      [true, null],
+      [true, null],
+    ]);
+
+    // With invoiceId on the job: one ids call for both, and the same revenue.
+    await control.resetStats();
+    const batched = await newProvider().getStatuses({
+      credentials,
+      queries: ids.map((externalId, i) => ({ routingId: `routing-${i}`, externalId })),
+    });
+    expect(batched).toEqual(statuses);
+    expect(await routeCount(INVOICES_ROUTE)).toBe(1);
   });
 });

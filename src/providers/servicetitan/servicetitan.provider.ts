@@ -46,8 +46,10 @@ export class ServiceTitanProvider implements FieldServiceProvider<ServiceTitanCr
   }
 
   /**
-   * Calls: ceil(bookings/50) + ceil(booked jobs/50) + one invoice list per completed job
-   * (plus a token request when the cached token is missing or about to expire).
+   * Calls: ceil(bookings/50) + ceil(booked jobs/50) + ceil(completed jobs' invoiceIds/50) + one invoice list per
+   * completed job that carries no `invoiceId` (plus a token request when the cached token is missing or about to
+   * expire). `invoiceId` on the job is seen in a live probe, not in the published spec (providers.md 1.3): the
+   * per-job `?jobId=` read is what keeps revenue right where it is absent.
    */
   async getStatuses(params: {
     credentials: ServiceTitanCredentials;
@@ -63,12 +65,7 @@ export class ServiceTitanProvider implements FieldServiceProvider<ServiceTitanCr
     const jobIds = bookings.filter((b) => b.jobId !== null && b.jobId !== undefined).map((b) => String(b.jobId));
     const jobs = jobIds.length ? await this.client.getJobsByIds({ credentials, ids: jobIds, hooks }) : [];
     const jobsById = new Map<string, StJob>(jobs.map((job) => [String(job.id), job]));
-
-    const completed = jobs.filter((job) => job.jobStatus === 'Completed');
-    const invoiceLists = await mapWithConcurrency(completed, INVOICE_CONCURRENCY, (job) =>
-      this.client.getInvoicesForJob({ credentials, jobId: String(job.id), hooks }),
-    );
-    const invoicesByJob = new Map<string, StInvoice[]>(completed.map((job, i) => [String(job.id), invoiceLists[i]]));
+    const invoicesByJob = await this.completedJobInvoices(credentials, hooks, jobs);
 
     const bookingsById = new Map(bookings.map((booking) => [String(booking.id), booking]));
     const results: ReferralStatus[] = [];
@@ -110,6 +107,42 @@ export class ServiceTitanProvider implements FieldServiceProvider<ServiceTitanCr
       const bookingId = item.type === 'job' ? bookingOf.get(item.id) : undefined;
       return bookingId === null || bookingId === undefined ? null : String(bookingId);
     });
+  }
+
+  /** The invoices of each completed job: by `ids` where the job names its invoice, else by `?jobId=`. */
+  private async completedJobInvoices(
+    credentials: ServiceTitanCredentials,
+    hooks: ProviderCallHooks | undefined,
+    jobs: StJob[],
+  ): Promise<Map<string, StInvoice[]>> {
+    const completed = jobs.filter((job) => job.jobStatus === 'Completed');
+    const hasInvoiceId = (job: StJob) => job.invoiceId !== null && job.invoiceId !== undefined;
+    const withId = completed.filter(hasInvoiceId);
+    const withoutId = completed.filter((job) => !hasInvoiceId(job));
+    const invoicesByJob = new Map<string, StInvoice[]>();
+
+    if (withId.length) {
+      const invoices = await this.client.getInvoicesByIds({
+        credentials,
+        ids: withId.map((job) => String(job.invoiceId)),
+        hooks,
+      });
+      const byId = new Map(invoices.map((invoice) => [String(invoice.id), invoice]));
+      for (const job of withId) {
+        const invoice = byId.get(String(job.invoiceId));
+        // An invoice of another job (or none returned) is no revenue of this one: read it by job instead.
+        if (invoice && (!invoice.job || String(invoice.job.id) === String(job.id))) {
+          invoicesByJob.set(String(job.id), [invoice]);
+        } else {
+          withoutId.push(job);
+        }
+      }
+    }
+    const lists = await mapWithConcurrency(withoutId, INVOICE_CONCURRENCY, (job) =>
+      this.client.getInvoicesForJob({ credentials, jobId: String(job.id), hooks }),
+    );
+    withoutId.forEach((job, i) => invoicesByJob.set(String(job.id), lists[i]));
+    return invoicesByJob;
   }
 
   private revenue(invoices: StInvoice[], job: StJob | undefined): number | null {

@@ -50,6 +50,8 @@ export interface StJob {
   jobStatus: StJobStatus | string;
   completedOn?: string | null;
   bookingId?: number | null;
+  /** Seen in a 2026 live probe, not in the published spec (providers.md 1.3): may be absent. */
+  invoiceId?: number | null;
   modifiedOn?: string;
 }
 

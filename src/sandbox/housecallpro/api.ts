@@ -83,12 +83,14 @@ function sortItems<T extends { seq: number; created_at: string; updated_at: stri
     ...extraKeys,
   };
   const key = keys[sortBy] ?? keys.created_at;
-  return [...items].sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    const primary = ka < kb ? -1 : ka > kb ? 1 : 0;
-    return (primary || a.seq - b.seq) * direction;
-  });
+  // Keys computed once per item: a company with tens of thousands of jobs sorts on every list request.
+  return items
+    .map((item) => ({ item, k: key(item) }))
+    .sort((a, b) => {
+      const primary = a.k < b.k ? -1 : a.k > b.k ? 1 : 0;
+      return (primary || a.item.seq - b.item.seq) * direction;
+    })
+    .map((e) => e.item);
 }
 
 const optionalString = (v: unknown): string | null => (typeof v === 'string' ? v : v == null ? null : String(v));

@@ -3,7 +3,7 @@ import { sendJson, type RouteDef } from '../http';
 import { defineSandboxProvider, type SandboxEnv } from '../sandbox-provider';
 import { HOUSECALLPRO_PATH, housecallProApi } from './api';
 import { applyHousecallProAction } from './lifecycle';
-import { HousecallProStore } from './store';
+import { HousecallProStore, addHistory } from './store';
 import {
   HOUSECALLPRO_ACTIONS,
   type HcpLifecycleResult,
@@ -66,6 +66,28 @@ function controlRoutes(store: HousecallProStore, move: Move): RouteDef[] {
         }
         const company = store.register(b.apiKey);
         sendJson(ctx.res, 201, { apiKey: company.apiKey, keyId: company.keyId, companyId: company.companyId });
+      },
+    },
+    {
+      // Old, finished jobs of a company that no routing tracks (its history), stamped `updatedAt` (default 30 days
+      // ago): what a change feed must not have to read again.
+      method: 'POST',
+      path: '/history',
+      handler: (ctx) => {
+        const b = controlBody(ctx);
+        if (!b) return;
+        if (typeof b.apiKey !== 'string' || !/^\S+$/.test(b.apiKey)) {
+          return fail(ctx, 400, 'apiKey is required (no spaces)');
+        }
+        const count = b.count;
+        if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 100_000) {
+          return fail(ctx, 400, 'count must be an integer from 1 to 100000');
+        }
+        const at = b.updatedAt === undefined ? Date.now() - 30 * 86_400_000 : Date.parse(String(b.updatedAt));
+        if (Number.isNaN(at)) return fail(ctx, 400, 'updatedAt must be an ISO timestamp');
+        const company = store.register(b.apiKey);
+        addHistory(company, count, new Date(at).toISOString());
+        sendJson(ctx.res, 201, { keyId: company.keyId, jobs: company.jobs.size });
       },
     },
     {

@@ -66,6 +66,69 @@ export interface HcpCompany {
   seq: number;
 }
 
+/** `count` completed jobs of one history customer, all stamped `at`. */
+export function addHistory(company: HcpCompany, count: number, at: string): void {
+  const customerId = hcpId('cus');
+  const addressId = hcpId('adr');
+  company.customers.set(customerId, {
+    id: customerId,
+    seq: ++company.seq,
+    first_name: 'Earlier',
+    last_name: 'Customer',
+    email: null,
+    mobile_number: null,
+    home_number: null,
+    work_number: null,
+    company: null,
+    notifications_enabled: false,
+    lead_source: null,
+    notes: null,
+    tags: [],
+    addresses: [
+      {
+        id: addressId,
+        type: 'service',
+        street: '1 Old Rd',
+        street_line_2: null,
+        city: 'Austin',
+        state: 'TX',
+        zip: '78701',
+        country: 'US',
+      },
+    ],
+    created_at: at,
+    updated_at: at,
+  });
+  for (let i = 0; i < count; i++) {
+    const invoiceNumber = String(company.nextInvoiceNumber++);
+    company.invoiceNumbers.add(invoiceNumber);
+    const job: HcpJob = {
+      id: hcpId('job'),
+      seq: ++company.seq,
+      customer_id: customerId,
+      address_id: addressId,
+      invoice_number: invoiceNumber,
+      description: 'Earlier job',
+      notes: null,
+      work_status: 'complete rated',
+      work_timestamps: { on_my_way_at: at, started_at: at, completed_at: at },
+      schedule: { scheduled_start: at, scheduled_end: at, arrival_window: 0 },
+      total_amount: 10_000,
+      subtotal: 10_000,
+      outstanding_balance: 0,
+      tags: [],
+      lead_source: null,
+      line_items: [],
+      job_fields: { job_type: null, business_unit: null },
+      canceled_at: null,
+      deleted_at: null,
+      created_at: at,
+      updated_at: at,
+    };
+    company.jobs.set(job.id, job);
+  }
+}
+
 export class HousecallProStore {
   /** By api key. */
   private readonly companies = new Map<string, HcpCompany>();

@@ -62,6 +62,8 @@ export interface Account {
   requestFormId: string;
   bucket: { available: number; at: number };
   throttled: number;
+  /** Query-cost points spent in all (actualQueryCost summed), for benchmarks. */
+  pointsSpent: number;
   invalidRefreshAttempts: number;
   pendingUserErrors: string[];
 }
@@ -159,6 +161,7 @@ export class JobberStore {
       requestFormId: String(1000 + this.accounts.size + 1),
       bucket: { available: this.settings.maximumAvailable, at: Date.now() },
       throttled: 0,
+      pointsSpent: 0,
       invalidRefreshAttempts: 0,
       pendingUserErrors: [],
     };
@@ -300,6 +303,7 @@ export class JobberStore {
   }
 
   spend(account: Account, points: number, now = Date.now()): void {
+    account.pointsSpent += points;
     account.bucket = { available: Math.max(0, this.available(account, now) - points), at: now };
   }
 
@@ -329,6 +333,7 @@ export class JobberStore {
         restoreRate: this.settings.restoreRate,
       },
       throttled: account.throttled,
+      pointsSpent: account.pointsSpent,
       pendingUserErrors: [...account.pendingUserErrors],
     };
   }

@@ -66,6 +66,8 @@ export interface JobberAccountView {
   invalidRefreshAttempts: number;
   throttle: { currentlyAvailable: number; maximumAvailable: number; restoreRate: number };
   throttled: number;
+  /** Query-cost points spent in all (actualQueryCost summed). */
+  pointsSpent: number;
   /** userErrors queued for the next mutations (POST …/accounts/{id}/user-errors). */
   pendingUserErrors: string[];
 }
