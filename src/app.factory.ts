@@ -12,7 +12,6 @@ import { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { JsonBodyInterceptor, MAX_BODY_BYTES } from './common/json-body.interceptor';
 import { ProblemDetailsFilter, answerClientError } from './common/problem-details.filter';
-import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { runsApi } from './config/app-mode';
 
@@ -66,9 +65,11 @@ export async function createApp(
       if (!server.listening) setImmediate(() => server.closeIdleConnections());
     }),
   );
-  app.useGlobalPipes(createValidationPipe({ trades: config.trades }));
 
   if (runsApi(config.mode)) {
+    // The worker's routes (health, metrics) take no body or query DTO: it loads no class-validator.
+    const { createValidationPipe } = await import('./common/validation');
+    app.useGlobalPipes(createValidationPipe({ trades: config.trades }));
     // Imported here, not at the top: a worker never loads Swagger, Bull Board or the analytics page.
     const [{ SwaggerModule }, { buildOpenApiDocument }, { routeToBullBoard }, { routeToAnalyticsPage }] =
       await Promise.all([
