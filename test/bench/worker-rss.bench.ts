@@ -7,7 +7,7 @@
  * Once /api/health/live answers, the bench reads VmRSS from /proc/<pid>/status every second until the worker has
  * settled, and reports the median of the last BENCH_SAMPLES (5) readings as the idle figure. Settled: the young
  * generation V8 grew while loading the service (about 33 MB of semi-spaces) has been handed back by V8's memory
- * reducer, which happens 30-100 s into the idle (RSS at least 15% under its peak), and the last 10 readings lie
+ * reducer, which happens 30-100 s into the idle (RSS at least 15% under its peak), and the last 30 readings lie
  * within 1 MB; at most BENCH_IDLE_MS (180 s). The reading 10 s after ready is printed too.
  * Baseline, same run: a bare `node` process idling.
  *
@@ -84,9 +84,9 @@ async function main(): Promise<void> {
     while (!settled && Date.now() - started < IDLE_MS) {
       await sleep(1000);
       readings.push(rssMb(worker.pid));
-      const last = readings.slice(-10);
+      const last = readings.slice(-30);
       settled =
-        readings.length >= 20 &&
+        readings.length >= 40 &&
         Math.max(...last) - Math.min(...last) <= 1 &&
         Math.max(...last) <= 0.85 * Math.max(...readings);
     }
