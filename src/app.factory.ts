@@ -3,21 +3,17 @@ import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { INestApplication, LoggerService, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import { raw } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { DestinationStream } from 'pino';
 
-import { routeToBullBoard } from './admin/bull-board.controller';
-import { routeToAnalyticsPage } from './analytics/analytics-page.controller';
 import { AppModule } from './app.module';
 import { JsonBodyInterceptor, MAX_BODY_BYTES } from './common/json-body.interceptor';
 import { ProblemDetailsFilter, answerClientError } from './common/problem-details.filter';
-import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { runsApi } from './config/app-mode';
-import { buildOpenApiDocument } from './openapi/openapi-document';
 
 /** Builds the application for the configured mode; main.ts and the e2e tests share it. */
 export async function createApp(
@@ -69,9 +65,19 @@ export async function createApp(
       if (!server.listening) setImmediate(() => server.closeIdleConnections());
     }),
   );
-  app.useGlobalPipes(createValidationPipe({ trades: config.trades }));
 
   if (runsApi(config.mode)) {
+    // The worker's routes (health, metrics) take no body or query DTO: it loads no class-validator.
+    const { createValidationPipe } = await import('./common/validation');
+    app.useGlobalPipes(createValidationPipe({ trades: config.trades }));
+    // Imported here, not at the top: a worker never loads Swagger, Bull Board or the analytics page.
+    const [{ SwaggerModule }, { buildOpenApiDocument }, { routeToBullBoard }, { routeToAnalyticsPage }] =
+      await Promise.all([
+        import('@nestjs/swagger'),
+        import('./openapi/openapi-document'),
+        import('./admin/bull-board.controller'),
+        import('./analytics/analytics-page.controller'),
+      ]);
     const document = buildOpenApiDocument(app, config);
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
     // Before Nest's router (added when the app initialises): the admin pages are controllers like any other.
@@ -121,6 +127,7 @@ export async function createOpenApiDocument(config: AppConfig): Promise<OpenAPIO
   const app = await NestFactory.create(AppModule.forConfig(config), { preview: true, logger: false });
   setRoutePrefix(app);
   try {
+    const { buildOpenApiDocument } = await import('./openapi/openapi-document');
     return buildOpenApiDocument(app, config);
   } finally {
     await app.close();

@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DestinationStream } from 'pino';
 
-import { ApiModule } from './api.module';
 import { AppConfig } from './config/app-config';
 import { runsApi, runsWorker } from './config/app-mode';
 import { ConfigModule } from './config/config.module';
@@ -12,7 +11,6 @@ import { MetricsModule } from './metrics/metrics.module';
 import { ProvidersModule } from './providers/providers.module';
 import { QueueModule } from './queue/queue.module';
 import { RedisModule } from './redis/redis.module';
-import { WorkerModule } from './worker.module';
 
 @Module({})
 export class AppModule {
@@ -28,8 +26,10 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         ProvidersModule.forRoot(),
-        ...(runsApi(config.mode) ? [ApiModule] : []),
-        ...(runsWorker(config.mode) ? [WorkerModule] : []),
+        // Loaded only in the mode that registers it: a worker never loads the REST surface (controllers, DTOs,
+        // Bull Board, the analytics page) and an API process never loads the processors.
+        ...(runsApi(config.mode) ? [import('./api.module').then((m) => ({ module: m.ApiModule }))] : []),
+        ...(runsWorker(config.mode) ? [import('./worker.module').then((m) => ({ module: m.WorkerModule }))] : []),
       ],
     };
   }

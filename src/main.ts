@@ -7,10 +7,7 @@ import { AppConfig } from './config/app-config';
 import { runsApi } from './config/app-mode';
 import { InvalidEnvironmentError } from './config/env';
 import { ensureDatabase, runMigrations } from './database/ensure-database';
-import { ConnectionsService } from './connections/connections.service';
-import { RunningSandbox, startSandbox } from './sandbox/sandbox';
-import { SandboxControl } from './sandbox/sandbox-control.client';
-import { SandboxWebhookWiring } from './sandbox/sandbox-webhook-wiring';
+import type { RunningSandbox } from './sandbox/sandbox';
 import { exitOnShutdownSignals } from './shutdown';
 
 async function bootstrap(): Promise<void> {
@@ -19,6 +16,8 @@ async function bootstrap(): Promise<void> {
   const warnings: string[] = [];
   let sandbox: RunningSandbox | undefined;
   if (config.startsSandbox) {
+    // Imported only when embedded: a process pointed at another one's sandbox (or at real providers) never loads it.
+    const { startSandbox } = await import('./sandbox/sandbox');
     sandbox = await startSandbox({ port: config.sandboxPort, autoLifecycle: true });
     config = AppConfig.fromProcessEnv({ sandboxUrl: sandbox.url });
     process.once('exit', () => void sandbox?.close());
@@ -42,6 +41,11 @@ async function bootstrap(): Promise<void> {
   const logger = app.get(await import('nestjs-pino').then((m) => m.Logger));
   if (sandbox) {
     // The embedded sandbox sends its provider webhooks here: completions arrive within seconds.
+    const [{ SandboxControl }, { SandboxWebhookWiring }, { ConnectionsService }] = await Promise.all([
+      import('./sandbox/sandbox-control.client'),
+      import('./sandbox/sandbox-webhook-wiring'),
+      import('./connections/connections.service'),
+    ]);
     const wiring = new SandboxWebhookWiring(
       new SandboxControl(sandbox.url),
       app.get(ConnectionsService),

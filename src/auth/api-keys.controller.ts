@@ -10,7 +10,8 @@ import {
 
 import { Actor, CurrentActor } from '../audit/actor';
 import { ApiPage, ApiProblems } from '../common/openapi';
-import { Page, PageQuery } from '../common/pagination';
+import { PageQuery } from '../common/page-query';
+import { Page } from '../common/pagination';
 import { UuidPipe } from '../common/uuid.pipe';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyResponse, CreateApiKeyDto, CreatedApiKeyResponse } from './api-key.dto';

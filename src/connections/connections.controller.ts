@@ -4,7 +4,8 @@ import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger'
 import { Roles } from '../auth/caller';
 import { CompaniesService } from '../companies/companies.service';
 import { ApiPage, ApiProblems } from '../common/openapi';
-import { Page, PageQuery } from '../common/pagination';
+import { PageQuery } from '../common/page-query';
+import { Page } from '../common/pagination';
 import { UuidPipe } from '../common/uuid.pipe';
 import { ConnectionsService } from './connections.service';
 import { ConnectionResponse } from './dto/connection.response';

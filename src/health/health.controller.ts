@@ -1,18 +1,8 @@
-import { applyDecorators, Controller, Get, HttpStatus, Param, UseFilters } from '@nestjs/common';
-import {
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Controller, Get, HttpStatus, Param, UseFilters } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorFunction, TypeOrmHealthIndicator } from '@nestjs/terminus';
 
 import { Public } from '../auth/caller';
 import { DomainError } from '../common/errors';
-import { ApiPublicProblems } from '../common/openapi';
 import { AppConfig } from '../config/app-config';
 import { runsWorker } from '../config/app-mode';
 import { ProvidersHealthIndicator, QueuesHealthIndicator, SystemHealthIndicator } from './components.health';
@@ -20,40 +10,12 @@ import { HealthReportFilter } from './health-report.filter';
 import { RedisHealthIndicator } from './redis.health';
 
 const CHECK_TIMEOUT_MS = 2000;
-const COMPONENTS = ['database', 'redis', 'queues', 'providers', 'system'] as const;
+export const COMPONENTS = ['database', 'redis', 'queues', 'providers', 'system'] as const;
 type Component = (typeof COMPONENTS)[number];
 
-// Components by name; each may carry more than its status (queues, providers and system report figures).
-const INDICATORS = {
-  type: 'object' as const,
-  additionalProperties: {
-    type: 'object',
-    required: ['status'],
-    properties: { status: { type: 'string', enum: ['up', 'down'] } },
-    additionalProperties: true,
-  },
-  example: { database: { status: 'up' }, redis: { status: 'up' } },
-};
+/** Each check's report is never cached; its OpenAPI description is in ./health.openapi (loaded by the API only). */
+const healthCheck = () => HealthCheck({ noCache: true, swaggerDocumentation: false });
 
-/** Terminus's report; each component may carry more fields than `status` (queues, providers, system). */
-class HealthReport {
-  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'], example: 'ok' }) status: string;
-  @ApiPropertyOptional({ ...INDICATORS, description: 'Components that are up' }) info?: object;
-  @ApiPropertyOptional({ ...INDICATORS, description: 'Components that are down' }) error?: object;
-  @ApiProperty({ ...INDICATORS, description: 'Every component checked' }) details: object;
-}
-
-/** One health check: its report with 200 when everything checked is up, else 503. */
-function ApiHealth(operation: { operationId: string; summary: string; description: string }) {
-  return applyDecorators(
-    HealthCheck({ noCache: true, swaggerDocumentation: false }),
-    ApiOperation(operation),
-    ApiOkResponse({ type: HealthReport, description: 'Everything checked is up' }),
-    ApiServiceUnavailableResponse({ type: HealthReport, description: 'A component is down (named in `error`)' }),
-  );
-}
-
-@ApiTags('health')
 @Public()
 @UseFilters(HealthReportFilter)
 @Controller('health')
@@ -85,50 +47,27 @@ export class HealthController {
 
   /** Liveness: the process answers; no dependency is checked, so a database outage never restarts pods. */
   @Get('live')
-  @ApiHealth({
-    operationId: 'getLiveness',
-    summary: 'Liveness probe',
-    description: 'The process answers. No dependency is checked, so a database outage never restarts pods.',
-  })
-  @ApiPublicProblems()
+  @healthCheck()
   live() {
     return this.health.check([]);
   }
 
   /** Readiness: PostgreSQL answers, and Redis too in the modes that run workers (`worker`, `all`). */
   @Get('ready')
-  @ApiHealth({
-    operationId: 'getReadiness',
-    summary: 'Readiness probe',
-    description:
-      'PostgreSQL answers, and Redis too where the process runs workers (`worker` and `all` modes), each within 2 s. ' +
-      'An `api` process stays ready during a Redis outage: it keeps accepting jobs.',
-  })
-  @ApiPublicProblems()
+  @healthCheck()
   ready() {
     return this.health.check(this.readiness);
   }
 
   /** Every component; 503 when any is down. */
   @Get()
-  @ApiHealth({
-    operationId: 'getHealth',
-    summary: 'Health of every component',
-    description: 'Database, Redis, queues (depth, workers, oldest waiting job), providers (recent calls), system.',
-  })
-  @ApiPublicProblems()
+  @healthCheck()
   all() {
     return this.health.check(COMPONENTS.map((name) => this.checks[name]));
   }
 
   @Get('component/:name')
-  @ApiParam({ name: 'name', enum: COMPONENTS })
-  @ApiHealth({
-    operationId: 'getComponentHealth',
-    summary: 'Health of one component',
-    description: 'The drill-down of `GET /api/health` for one component.',
-  })
-  @ApiPublicProblems(404)
+  @healthCheck()
   component(@Param('name') name: string) {
     if (!(COMPONENTS as readonly string[]).includes(name)) {
       // The name is not echoed: it is whatever the client put in the path.

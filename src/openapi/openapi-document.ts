@@ -2,6 +2,9 @@ import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
 import { problemResponse } from '../common/openapi';
+// The OpenAPI descriptions of the controllers every mode serves, kept out of the worker (which loads no Swagger).
+import '../health/health.openapi';
+import '../metrics/metrics.openapi';
 import { AppConfig } from '../config/app-config';
 import { describeProviders } from '../providers/provider-openapi';
 import { toOpenApi31 } from './openapi-31';

@@ -13,7 +13,8 @@ import {
 import { Actor, CurrentActor } from '../audit/actor';
 import { Caller, CurrentCaller } from '../auth/caller';
 import { ApiPage, ApiProblems } from '../common/openapi';
-import { Page, PageQuery } from '../common/pagination';
+import { PageQuery } from '../common/page-query';
+import { Page } from '../common/pagination';
 import { UuidPipe } from '../common/uuid.pipe';
 import {
   CreateWebhookEndpointDto,

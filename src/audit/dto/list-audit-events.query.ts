@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsOptional, IsString, Length, MinDate } from 'class-validator';
 
-import { PageQuery } from '../../common/pagination';
+import { PageQuery } from '../../common/page-query';
 import { AUDIT_ACTIONS } from '../audit';
 
 // As in ListJobsQuery: dates PostgreSQL can take, and "not a date" before "before year 1".

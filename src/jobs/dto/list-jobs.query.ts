@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsDate, IsIn, IsOptional, IsString, IsUUID, Length, MaxDate, MinDate, isISO8601 } from 'class-validator';
 
-import { PageQuery } from '../../common/pagination';
+import { PageQuery } from '../../common/page-query';
 import { JOB_STATUSES, JobStatus } from '../job-status';
 
 // JavaScript dates reach back to 271821 BC, PostgreSQL's to 4713 BC: refuse what the database would.

@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
 
-import { PageQuery } from '../../common/pagination';
+import { PageQuery } from '../../common/page-query';
 import { ProviderType } from '../../providers/field-service-provider';
 import { IsProviderType } from '../../providers/provider-validation';
 import { ROUTING_STATUSES, RoutingStatus } from '../routing-status';

@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 
 import { IsOptionalNonNull } from '../../common/validation';
-import { PageQuery } from '../../common/pagination';
+import { PageQuery } from '../../common/page-query';
 import { WEBHOOK_ENDPOINT_STATUSES, WebhookEndpointStatus } from '../webhook-endpoint.entity';
 import { WEBHOOK_EVENT_TYPES, WebhookEventType } from '../webhook-events';
 
