@@ -164,7 +164,8 @@ export class RoutingLifecycle {
    * Takes a routing for one sync attempt (pending, or failed and due → syncing) and loads what the attempt needs.
    * The first claim binds the routing to its company's active connection for good. `create_sent` is set before
    * the attempt runs, so a worker that dies mid-attempt leaves it set; a failure that provably sent no create
-   * puts it back.
+   * puts it back. The value it had before (read under the row lock, so never from a stale snapshot) says whether
+   * an earlier attempt may have created the provider's record: only then does the attempt look it up first.
    */
   async claim(routingId: string): Promise<SyncClaim | null> {
     const claimToken = randomUUID();
@@ -175,9 +176,10 @@ export class RoutingLifecycle {
                 connection_id = COALESCE(r.connection_id,
                   (SELECT c.id FROM connections c WHERE c.company_id = r.company_id AND c.status = 'active')),
                 status_changed_at = now(), updated_at = now()
-           FROM routings before
-          WHERE r.id = $1 AND before.id = r.id
-            AND (r.status = 'pending' OR (r.status = 'failed' AND r.next_retry_at <= now()))
+           FROM (SELECT id, create_sent FROM routings
+                  WHERE id = $1 AND (status = 'pending' OR (status = 'failed' AND next_retry_at <= now()))
+                    FOR UPDATE) before
+          WHERE r.id = before.id
          RETURNING r.id, r.job_id, r.company_id, r.attempts, r.connection_id, before.create_sent AS may_already_exist
        )
        SELECT cl.*, c.provider_type, c.status AS connection_status, c.status_reason AS connection_status_reason,

@@ -45,7 +45,7 @@ const RATE = Number(process.env.BENCH_RATE ?? 20);
 const BASELINE_SAMPLES = Number(process.env.BENCH_BASELINE_SAMPLES ?? 200);
 const GOAL_P50_MS = 250;
 const DB = 'tradeengage_bench_sync';
-const REDIS_URL = 'redis://127.0.0.1:6379/13';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
 
 function referral(i: number): Referral {
   return {

@@ -38,7 +38,7 @@ const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 120);
 const JOBS = Number(process.env.BENCH_JOBS ?? N * 3);
 const GOAL = 0.95;
 const DB = 'tradeengage_bench_throughput';
-const REDIS_URL = 'redis://127.0.0.1:6379/14';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
 
 async function metricSum(url: string, metric: string, filter = ''): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
