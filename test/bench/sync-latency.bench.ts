@@ -10,7 +10,8 @@
  * through the service's own ServiceTitanProvider, sequential, from this process; the Housecall Pro create too.
  *
  * Then a Jobber phase: BENCH_JOBBER_JOBS referrals to one company connected to Jobber through the OAuth flow (the
- * sandbox speaks Jobber), at the same rate: its create→synced latency and its own CPU per referral.
+ * sandbox speaks Jobber), at the same rate: its create→synced latency and its own CPU per referral. Jobber's
+ * call limit and query budget are lifted (service and sandbox): the phase measures the service, not throttling.
  * Prints one RESULT line per measure of issue 13's table (test/bench/lib/results.ts).
  *
  * Env: BENCH_JOBS (1000), BENCH_JOBBER_JOBS (300), BENCH_RATE (jobs/s, 20), BENCH_BASELINE_SAMPLES (200),
@@ -30,6 +31,7 @@ import {
   Api,
   CpuMeter,
   Harness,
+  GENEROUS_RATE_LIMITS,
   Network,
   assertBuilt,
   createNetwork,
@@ -175,6 +177,11 @@ async function main(): Promise<void> {
       redisUrl: REDIS_URL,
       sandboxUrl: sandbox.url,
       extra: {
+        // Jobber's own limits (500 calls/min, a 10,000-point query budget) would make this a throttling bench.
+        RATE_LIMITS: JSON.stringify({
+          ...JSON.parse(GENEROUS_RATE_LIMITS),
+          jobber: { perMinute: 1_000_000, perHour: 60_000_000, burst: 100_000 },
+        }),
         JOBBER_API_URL: sandbox.url,
         JOBBER_CLIENT_ID: JOBBER_APP.clientId,
         JOBBER_CLIENT_SECRET: JOBBER_APP.clientSecret,
@@ -277,6 +284,7 @@ async function main(): Promise<void> {
     const postLatency = results.filter((r) => r.status === 201).map((r) => r.at - r.sentAt);
 
     // ---- Jobber: one company connected through OAuth, the same rate, its own CPU figure.
+    await sandbox.control.setJobberSettings({ maximumAvailable: 100_000_000, restoreRate: 10_000_000 });
     const jobberTarget = await jobberCompany(api, 'latency');
     const jobberCpu = new ServiceCpu({ api: apiProc.pid, worker: worker.pid }, DB);
     const jobber = await postAtRate(api, network, JOBBER_JOBS, 100_000, () => jobberTarget);
