@@ -182,24 +182,25 @@ export class AnalyticsRollup {
 
   /** Routing changes of one lifecycle transaction, after the routing rows were updated. */
   async recordChanges(m: EntityManager, changes: AnalyticsChange[]): Promise<void> {
-    const counted = changes.filter((c) => c.providerStatus || COUNTED.has(c.to) || FINAL.has(c.from));
+    const counted = changes.filter(countsInAnalytics);
     if (!counted.length) return;
     const [rows] = (await m.query(
-      `UPDATE analytics_routings f
-          SET provider = r.provider_type,
-              synced_at = COALESCE(f.synced_at, r.synced_at),
-              reached_scheduled = f.reached_scheduled
-                OR COALESCE(r.provider_status IN ('scheduled', 'in_progress', 'completed'), false),
-              reached_in_progress = f.reached_in_progress
-                OR COALESCE(r.provider_status IN ('in_progress', 'completed'), false),
-              outcome = CASE WHEN r.status IN ('completed', 'canceled', 'permanently_failed') THEN r.status END,
-              revenue_cents = CASE WHEN r.status = 'completed' THEN r.revenue_cents END,
-              completed_at = CASE WHEN r.status = 'completed' THEN COALESCE(f.completed_at, r.completed_at, now()) END
+      `UPDATE analytics_routings f SET ${FACTS_UPDATE_SET}
          FROM routings r, analytics_routings old
         WHERE f.routing_id = ANY($1::uuid[]) AND r.id = f.routing_id AND old.routing_id = f.routing_id
-       RETURNING f.routing_id, ${prefixed('f', '')}, ${prefixed('old', 'old_')}`,
+       RETURNING ${FACTS_UPDATE_RETURNING}`,
       [counted.map((c) => c.routingId)],
-    )) as [({ routing_id: string } & Facts & { [K in keyof Facts as `old_${K}`]: Facts[K] })[], number];
+    )) as [FactsUpdateRow[], number];
+    await this.recordFactsUpdate(m, rows, counted);
+  }
+
+  /**
+   * The rest of `recordChanges` for a caller that ran the facts UPDATE itself, inside a statement of its own
+   * (`UPDATE analytics_routings f SET ${FACTS_UPDATE_SET} FROM <routings as r>, analytics_routings old
+   * WHERE … r.id = f.routing_id AND old.routing_id = f.routing_id RETURNING ${FACTS_UPDATE_RETURNING}`), only for
+   * changes that count (`countsInAnalytics`): the rollups move by the difference, and the metrics count.
+   */
+  async recordFactsUpdate(m: EntityManager, rows: FactsUpdateRow[], counted: AnalyticsChange[]): Promise<void> {
     const byRouting = new Map(counted.map((c) => [c.routingId, c]));
     const deltas = new Map<string, Delta>();
     for (const row of rows) {
@@ -219,6 +220,27 @@ export class AnalyticsRollup {
     await applyDeltas(m, deltas);
   }
 }
+
+/** A change moves analytics only if it touches a provider status, a final status, the first sync, or a retry. */
+export function countsInAnalytics(c: AnalyticsChange): boolean {
+  return !!c.providerStatus || COUNTED.has(c.to) || FINAL.has(c.from);
+}
+
+/** The facts UPDATE's SET list: `f` is analytics_routings, `r` the routing row after its change. */
+export const FACTS_UPDATE_SET = `provider = r.provider_type,
+  synced_at = COALESCE(f.synced_at, r.synced_at),
+  reached_scheduled = f.reached_scheduled
+    OR COALESCE(r.provider_status IN ('scheduled', 'in_progress', 'completed'), false),
+  reached_in_progress = f.reached_in_progress
+    OR COALESCE(r.provider_status IN ('in_progress', 'completed'), false),
+  outcome = CASE WHEN r.status IN ('completed', 'canceled', 'permanently_failed') THEN r.status END,
+  revenue_cents = CASE WHEN r.status = 'completed' THEN r.revenue_cents END,
+  completed_at = CASE WHEN r.status = 'completed' THEN COALESCE(f.completed_at, r.completed_at, now()) END`;
+
+/** The facts UPDATE's RETURNING list: the facts after (`f`) and before (`old`, the same row as it was). */
+export const FACTS_UPDATE_RETURNING = `f.routing_id, ${prefixed('f', '')}, ${prefixed('old', 'old_')}`;
+
+export type FactsUpdateRow = { routing_id: string } & Facts & { [K in keyof Facts as `old_${K}`]: Facts[K] };
 
 function prefixed(table: string, prefix: string): string {
   return FACT_COLUMNS.split(',')

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 
 import { ProviderType } from '../providers/field-service-provider';
@@ -15,25 +15,55 @@ export interface ProviderCallSummary {
   errorRate: number;
 }
 
+// Calls are counted in memory and written at most this often, in one pipeline: not one Redis round trip per call.
+const FLUSH_EVERY_MS = 200;
+
 /**
  * Per-provider call outcomes in one-minute Redis buckets, written by every worker and read by any
- * pod's health endpoint. Writes are fire-and-forget: stats must never slow or fail a sync.
+ * pod's health endpoint. Writes are fire-and-forget: stats must never slow or fail a sync. They are batched
+ * (FLUSH_EVERY_MS), so a health read may lag the calls by that much.
  */
 @Injectable()
-export class ProviderCallStats {
+export class ProviderCallStats implements OnModuleDestroy {
+  // bucket key → field (ok / error) → count; last-success / last-error key → time
+  private counts = new Map<string, Map<'ok' | 'error', number>>();
+  private lastAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+
   constructor(@Inject(REDIS) private readonly redis: Redis) {}
 
   record(provider: ProviderType, status: number | string): void {
     const ok = typeof status === 'number' && status < 400;
     const now = Date.now();
     const bucket = `provider-calls:${provider}:${Math.floor(now / BUCKET_MS)}`;
-    this.redis
-      .multi()
-      .hincrby(bucket, ok ? 'ok' : 'error', 1)
-      .pexpire(bucket, BUCKET_MS * (WINDOW_BUCKETS + 1))
-      .set(`provider-calls:${provider}:last-${ok ? 'success' : 'error'}`, String(now))
-      .exec()
-      .catch(() => undefined);
+    let fields = this.counts.get(bucket);
+    if (!fields) this.counts.set(bucket, (fields = new Map()));
+    const field = ok ? 'ok' : 'error';
+    fields.set(field, (fields.get(field) ?? 0) + 1);
+    this.lastAt.set(`provider-calls:${provider}:last-${ok ? 'success' : 'error'}`, now);
+    if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), FLUSH_EVERY_MS);
+      this.timer.unref();
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.counts.size && !this.lastAt.size) return;
+    const pipeline = this.redis.pipeline();
+    for (const [bucket, fields] of this.counts) {
+      for (const [field, n] of fields) pipeline.hincrby(bucket, field, n);
+      pipeline.pexpire(bucket, BUCKET_MS * (WINDOW_BUCKETS + 1));
+    }
+    for (const [key, at] of this.lastAt) pipeline.set(key, String(at));
+    this.counts = new Map();
+    this.lastAt = new Map();
+    pipeline.exec().catch(() => undefined);
   }
 
   async summary(provider: ProviderType): Promise<ProviderCallSummary> {

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 
 import { AppConfig } from '../config/app-config';
 import { AvailabilityLog } from '../logging/availability-log';
+import { LuaScript, luaScript } from '../redis/lua-script';
 import { REDIS } from '../redis/redis.module';
 
 export type CircuitPermit = { allowed: true; probe: boolean } | { allowed: false; retryAt: Date };
@@ -116,15 +117,24 @@ export class CircuitBreaker {
     },
   );
 
+  // Run by SHA (EVALSHA) on every call's path: the script text is not sent each time.
+  private readonly scripts: { permit: LuaScript<unknown>; success: LuaScript<unknown>; failure: LuaScript<unknown> };
+
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.scripts = {
+      permit: luaScript(redis, 'circuitPermit', 1, PERMIT),
+      success: luaScript(redis, 'circuitRecordSuccess', 2, RECORD_SUCCESS),
+      failure: luaScript(redis, 'circuitRecordFailure', 2, RECORD_FAILURE),
+    };
+  }
 
   /** May a call to this connection go now? `probe` marks the one call that tests a half-open circuit. */
   async permit(connectionId: string): Promise<CircuitPermit> {
     const result = await this.run<[number, number, number, string]>(
-      PERMIT,
+      this.scripts.permit,
       [circuitKey(connectionId)],
       [this.config.circuit.openMs],
     );
@@ -143,7 +153,7 @@ export class CircuitBreaker {
   /** A call succeeded: the circuit closes (and its failure count starts again). */
   async recordSuccess(connectionId: string): Promise<void> {
     const result = await this.run<[number, string]>(
-      RECORD_SUCCESS,
+      this.scripts.success,
       [circuitKey(connectionId), CIRCUITS_KEY],
       [connectionId],
     );
@@ -156,7 +166,7 @@ export class CircuitBreaker {
   async recordFailure(connectionId: string, provider?: string): Promise<void> {
     const { failureThreshold, openMs } = this.config.circuit;
     const result = await this.run<[number, number]>(
-      RECORD_FAILURE,
+      this.scripts.failure,
       [circuitKey(connectionId), CIRCUITS_KEY],
       [failureThreshold, openMs, connectionId, provider ?? '', RECORD_TTL_MS],
     );
@@ -190,9 +200,9 @@ export class CircuitBreaker {
     return circuits;
   }
 
-  private async run<T>(script: string, keys: string[], args: (string | number)[]): Promise<T | null> {
+  private async run<T>(script: LuaScript<unknown>, keys: string[], args: (string | number)[]): Promise<T | null> {
     try {
-      const result = (await this.redis.eval(script, keys.length, ...keys, ...args)) as T;
+      const result = (await script(keys, args)) as T;
       this.availability.up();
       return result;
     } catch (error) {

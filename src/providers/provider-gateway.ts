@@ -48,6 +48,11 @@ interface CallOptions {
  */
 @Injectable()
 export class ProviderGateway {
+  private readonly parsedCredentials = new WeakMap<
+    object,
+    { schema: unknown; result: ReturnType<RegisteredProvider['definition']['credentials']['safeParse']> }
+  >();
+
   constructor(
     private readonly registry: ProviderRegistry,
     private readonly connections: ConnectionsService,
@@ -124,7 +129,7 @@ export class ProviderGateway {
   ): Promise<T> {
     if (connection.status === 'invalid') throw ConnectionUnusableError.invalid(connection.id, connection.statusReason);
     const provider = this.registry.get(connection.providerType);
-    const parsed = provider.definition.credentials.safeParse(await this.connections.credentialsOf(connection.id));
+    const parsed = this.parseCredentials(provider, await this.connections.credentialsOf(connection.id));
     if (!parsed.success) {
       const fields = parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys : [i.path.join('.')]));
       throw new StoredCredentialsError(connection.id, [...new Set(fields)]);
@@ -155,6 +160,20 @@ export class ProviderGateway {
       }
       throw error;
     }
+  }
+
+  /**
+   * The provider's schema check of stored credentials, once per credentials object: ConnectionsService caches the
+   * decrypted object briefly and replaces it when the credentials change, so the same object parses the same.
+   */
+  private parseCredentials(provider: RegisteredProvider, raw: unknown) {
+    if (typeof raw !== 'object' || raw === null) return provider.definition.credentials.safeParse(raw);
+    let parsed = this.parsedCredentials.get(raw);
+    if (!parsed || parsed.schema !== provider.definition.credentials) {
+      parsed = { schema: provider.definition.credentials, result: provider.definition.credentials.safeParse(raw) };
+      this.parsedCredentials.set(raw, parsed);
+    }
+    return parsed.result;
   }
 
   private hooks(connection: ConnectionRef, options: CallOptions, answers: CallAnswers): ProviderCallHooks {

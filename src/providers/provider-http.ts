@@ -1,3 +1,6 @@
+import { Agent as HttpAgent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
 import { ProviderCallHooks } from './field-service-provider';
 import { ProviderError, classifyProviderFailure } from './provider-error';
 
@@ -37,19 +40,10 @@ export async function sendProviderRequest<T>(request: ProviderRequest): Promise<
   const elapsed = () => Math.round(performance.now() - started);
 
   let status: number;
-  let responseHeaders: Headers;
+  let responseHeaders: IncomingHttpHeaders;
   let text: string;
   try {
-    // The timeout covers the whole exchange, body included.
-    const response = await fetch(request.url, {
-      method: request.method,
-      headers,
-      body,
-      signal: AbortSignal.timeout(request.timeoutMs),
-    });
-    status = response.status;
-    responseHeaders = response.headers;
-    text = await response.text();
+    ({ status, headers: responseHeaders, text } = await exchange(request, headers, body));
   } catch (cause) {
     const error = classifyProviderFailure({ cause });
     hooks?.afterResponse?.({ status: error.code === 'TIMEOUT' ? 'timeout' : 'network_error', durationMs: elapsed() });
@@ -76,6 +70,58 @@ export async function sendProviderRequest<T>(request: ProviderRequest): Promise<
     });
   }
   return parsed as T;
+}
+
+// Connections to a provider are kept open between requests (node:http keep-alive agents: no new TCP or TLS
+// handshake per call). An idle socket is closed after IDLE_SOCKET_MS, or sooner when the server's Keep-Alive
+// header says it closes first, so a request is not sent on a socket the server is closing.
+const IDLE_SOCKET_MS = 4000;
+const AGENT_OPTIONS = { keepAlive: true, timeout: IDLE_SOCKET_MS, maxFreeSockets: 32, scheduling: 'lifo' as const };
+const agents = { http: new HttpAgent(AGENT_OPTIONS), https: new HttpsAgent(AGENT_OPTIONS) };
+
+/** One HTTP exchange; the timeout covers the whole of it, body included. */
+function exchange(
+  request: ProviderRequest,
+  headers: Record<string, string>,
+  body: string | undefined,
+): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(request.url);
+    const secure = url.protocol === 'https:';
+    if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+    let settled = false;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      // Shaped like fetch's failures: the socket error as `cause`, which the classifier reads.
+      reject(error.name === 'TimeoutError' ? error : new Error('request failed', { cause: error }));
+    };
+    const req = (secure ? httpsRequest : httpRequest)(
+      url,
+      { method: request.method, headers, agent: secure ? agents.https : agents.http },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (part: Buffer) => chunks.push(part));
+        res.on('error', fail);
+        res.on('aborted', () => fail(Object.assign(new Error('response aborted'), { code: 'ECONNRESET' })));
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      const timeout = new Error('request timed out');
+      timeout.name = 'TimeoutError';
+      fail(timeout);
+    }, request.timeoutMs);
+    req.on('error', fail);
+    req.end(body);
+  });
 }
 
 function parseBody(text: string): unknown {

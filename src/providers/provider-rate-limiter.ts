@@ -12,6 +12,7 @@ import { METRIC } from '../metrics/metrics';
 import { ProviderType, QueryBudget } from './field-service-provider';
 import { RateLimit } from './provider-definition';
 import { ProviderError } from './provider-error';
+import { LuaScript, luaScript } from '../redis/lua-script';
 import { REDIS } from '../redis/redis.module';
 
 /**
@@ -113,12 +114,27 @@ export class ProviderRateLimiter {
     },
   );
 
+  // Run by SHA (EVALSHA): the script text is not sent with every call.
+  private readonly scripts: {
+    acquire: LuaScript<number>;
+    coolDown: LuaScript<number>;
+    takeBudget: LuaScript<number>;
+    recordBudget: LuaScript<number>;
+  };
+
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) redis: Redis,
     private readonly config: AppConfig,
     @InjectMetric(METRIC.providerRateLimited) private readonly rateLimited: Counter,
     @InjectMetric(METRIC.rateLimiterFailOpen) private readonly failOpen: Counter,
-  ) {}
+  ) {
+    this.scripts = {
+      acquire: luaScript(redis, 'providerRateLimitAcquire', 3, ACQUIRE),
+      coolDown: luaScript(redis, 'providerRateLimitCoolDown', 1, COOL_DOWN),
+      takeBudget: luaScript(redis, 'providerRateLimitTakeBudget', 1, TAKE_BUDGET),
+      recordBudget: luaScript(redis, 'providerRateLimitRecordBudget', 1, RECORD_BUDGET),
+    };
+  }
 
   limitsFor(provider: ProviderType): RateLimit {
     return this.config.rateLimitFor(provider);
@@ -141,13 +157,9 @@ export class ProviderRateLimiter {
   /** The query budget the provider reported with an answer; what later calls wait on. */
   async recordBudget(provider: ProviderType, account: string, budget: QueryBudget): Promise<void> {
     try {
-      await this.redis.eval(
-        RECORD_BUDGET,
-        1,
-        this.keys(provider, account).budget,
-        budget.available,
-        budget.maximum,
-        budget.restoreRate,
+      await this.scripts.recordBudget(
+        [this.keys(provider, account).budget],
+        [budget.available, budget.maximum, budget.restoreRate],
       );
     } catch (error) {
       this.logger.warn({ provider, err: (error as Error).message }, 'Could not record the provider query budget');
@@ -159,7 +171,7 @@ export class ProviderRateLimiter {
       if (Date.now() >= deadline) throw timeLimitReached();
       let waitMs: number;
       try {
-        waitMs = Number(await this.redis.eval(TAKE_BUDGET, 1, this.keys(provider, account).budget, cost));
+        waitMs = Number(await this.scripts.takeBudget([this.keys(provider, account).budget], [cost]));
       } catch {
         return; // fail open, as for the rate limit; the provider's own throttling still protects it
       }
@@ -179,17 +191,9 @@ export class ProviderRateLimiter {
       let waitMs: number;
       try {
         waitMs = Number(
-          await this.redis.eval(
-            ACQUIRE,
-            3,
-            keys.calls,
-            keys.tat,
-            keys.cooldown,
-            limit.perMinute,
-            limit.perHour,
-            limit.burst,
-            randomUUID(),
-            WINDOW_MARGIN_MS,
+          await this.scripts.acquire(
+            [keys.calls, keys.tat, keys.cooldown],
+            [limit.perMinute, limit.perHour, limit.burst, randomUUID(), WINDOW_MARGIN_MS],
           ),
         );
       } catch (error) {
@@ -213,7 +217,7 @@ export class ProviderRateLimiter {
   async coolDown(provider: ProviderType, account: string, ms: number): Promise<void> {
     if (ms <= 0) return;
     try {
-      await this.redis.eval(COOL_DOWN, 1, this.keys(provider, account).cooldown, Math.ceil(ms));
+      await this.scripts.coolDown([this.keys(provider, account).cooldown], [Math.ceil(ms)]);
     } catch (error) {
       this.availability.down(error);
     }

@@ -4,7 +4,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
-import { AnalyticsRollup } from '../analytics/analytics-rollup';
+import {
+  AnalyticsRollup,
+  FACTS_UPDATE_RETURNING,
+  FACTS_UPDATE_SET,
+  FactsUpdateRow,
+  countsInAnalytics,
+} from '../analytics/analytics-rollup';
 import type { Actor } from '../audit/actor';
 import { changesBetween, recordAuditEvent } from '../audit/audit';
 import { ConflictError, NotFoundError } from '../common/errors';
@@ -19,7 +25,7 @@ import type {
   ReferralStatus,
 } from '../providers/field-service-provider';
 import type { FailureDecision } from '../sync/sync-decision';
-import { WebhookOutbox } from '../webhooks/webhook-outbox';
+import { ENABLED_ENDPOINTS_SQL, EndpointRow, WebhookOutbox } from '../webhooks/webhook-outbox';
 import { refreshJobAggregates } from './job-aggregate';
 import { RoutingEventType } from './routing-event.entity';
 import { RoutingStatus } from './routing-status';
@@ -205,7 +211,8 @@ export class RoutingLifecycle {
    * Takes a routing for one sync attempt (pending, or failed and due → syncing) and loads what the attempt needs.
    * The first claim binds the routing to its company's active connection for good. `create_sent` is set before
    * the attempt runs, so a worker that dies mid-attempt leaves it set; a failure that provably sent no create
-   * puts it back.
+   * puts it back. The value it had before (read under the row lock, so never from a stale snapshot) says whether
+   * an earlier attempt may have created the provider's record: only then does the attempt look it up first.
    */
   async claim(routingId: string): Promise<SyncClaim | null> {
     const claimToken = randomUUID();
@@ -216,9 +223,10 @@ export class RoutingLifecycle {
                 connection_id = COALESCE(r.connection_id,
                   (SELECT c.id FROM connections c WHERE c.company_id = r.company_id AND c.status = 'active')),
                 status_changed_at = now(), updated_at = now()
-           FROM routings before
-          WHERE r.id = $1 AND before.id = r.id
-            AND (r.status = 'pending' OR (r.status = 'failed' AND r.next_retry_at <= now()))
+           FROM (SELECT id, create_sent FROM routings
+                  WHERE id = $1 AND (status = 'pending' OR (status = 'failed' AND next_retry_at <= now()))
+                    FOR UPDATE) before
+          WHERE r.id = before.id
          RETURNING r.id, r.job_id, r.company_id, r.attempts, r.connection_id, before.create_sent AS may_already_exist
        )
        SELECT cl.*, c.provider_type, c.status AS connection_status, c.status_reason AS connection_status_reason,
@@ -260,37 +268,72 @@ export class RoutingLifecycle {
     };
   }
 
+  /**
+   * The success of an attempt. What `moveClaimed` + `commit` would do, with the routing row, its events, its
+   * analytics facts and the read of the webhook endpoints in one statement: then the rollups, and the outbox only
+   * where an endpoint takes the event. A synced routing changes no job aggregate (neither side is job-affecting).
+   */
   async recordSynced(claim: SyncClaim, created: CreatedReferral, attempt: AttemptOutcome): Promise<SyncOutcome> {
-    return this.db.transaction(async (m) => {
-      const moved = await this.moveClaimed(
-        m,
-        claim,
-        `status = 'synced', external_id = $3, provider_type = $4, provider_status = 'received', synced_at = now(),
-         next_retry_at = NULL, last_error = NULL`,
-        [created.externalId, claim.connection!.providerType],
-      );
-      if (!moved) return this.claimLost(claim);
-      await this.commit(m, [
+    const change: RoutingChange = {
+      routingId: claim.routingId,
+      jobId: claim.jobId,
+      from: 'syncing',
+      to: 'synced',
+      providerStatus: { from: null, to: 'received' },
+      events: [
         {
-          routingId: claim.routingId,
-          jobId: claim.jobId,
-          from: 'syncing',
-          to: 'synced',
-          providerStatus: { from: null, to: 'received' },
-          events: [
-            {
-              type: 'sync_attempt',
-              outcome: 'success',
-              httpStatus: attempt.httpStatus,
-              durationMs: attempt.durationMs,
-              message: created.created
-                ? `created ${created.externalId}`
-                : `found existing ${created.externalId} from an earlier attempt`,
-            },
-            { type: 'status_change', outcome: 'synced', message: 'syncing → synced' },
-          ],
+          type: 'sync_attempt',
+          outcome: 'success',
+          httpStatus: attempt.httpStatus,
+          durationMs: attempt.durationMs,
+          message: created.created
+            ? `created ${created.externalId}`
+            : `found existing ${created.externalId} from an earlier attempt`,
         },
-      ]);
+        { type: 'status_change', outcome: 'synced', message: 'syncing → synced' },
+      ],
+    };
+    const { events } = change;
+    return this.db.transaction(async (m) => {
+      const [row] = (await m.query(
+        `WITH moved AS (
+           UPDATE routings
+              SET status = 'synced', external_id = $3, provider_type = $4, provider_status = 'received',
+                  synced_at = now(), next_retry_at = NULL, last_error = NULL, claim_token = NULL,
+                  status_changed_at = now(), updated_at = now()
+            WHERE id = $1 AND status = 'syncing' AND claim_token = $2
+           RETURNING *
+         ), logged AS (
+           INSERT INTO routing_events (routing_id, type, outcome, http_status, duration_ms, message)
+           SELECT moved.id, e.type, e.outcome, e.http_status, e.duration_ms, e.message
+             FROM moved, unnest($5::text[], $6::text[], $7::int[], $8::int[], $9::text[]) WITH ORDINALITY
+                           AS e(type, outcome, http_status, duration_ms, message, n)
+            ORDER BY e.n
+         ), facts AS (
+           UPDATE analytics_routings f SET ${FACTS_UPDATE_SET}
+             FROM moved r, analytics_routings old
+            WHERE f.routing_id = r.id AND old.routing_id = f.routing_id
+           RETURNING ${FACTS_UPDATE_RETURNING}
+         )
+         SELECT (SELECT count(*) FROM moved)::int AS moved_count,
+                (SELECT coalesce(json_agg(e), '[]') FROM (${ENABLED_ENDPOINTS_SQL}) e) AS enabled_endpoints,
+                facts.*
+           FROM (SELECT 1) one LEFT JOIN facts ON true`,
+        [
+          claim.routingId,
+          claim.claimToken,
+          created.externalId,
+          claim.connection!.providerType,
+          events.map((e) => e.type),
+          events.map((e) => e.outcome),
+          events.map((e) => e.httpStatus ?? null),
+          events.map((e) => e.durationMs ?? null),
+          events.map((e) => e.message ?? null),
+        ],
+      )) as (FactsUpdateRow & { moved_count: number; enabled_endpoints: EndpointRow[] })[];
+      if (!row.moved_count) return this.claimLost(claim);
+      if (row.routing_id && countsInAnalytics(change)) await this.analytics.recordFactsUpdate(m, [row], [change]);
+      await this.outbox.record(m, [change], [], row.enabled_endpoints);
       return 'synced';
     });
   }

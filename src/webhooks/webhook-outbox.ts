@@ -26,11 +26,14 @@ interface Candidate {
   jobId: string;
 }
 
-interface EndpointRow {
+export interface EndpointRow {
   id: string;
   company_id: string | null;
   events: string[];
 }
+
+/** The endpoints an event may go to (EndpointRow). */
+export const ENABLED_ENDPOINTS_SQL = `SELECT id, company_id, events FROM webhook_endpoints WHERE status = 'enabled'`;
 
 // Where a transaction keeps the deliveries it made, for the subscriber to queue once it has committed.
 const PENDING_DELIVERIES = 'webhookDeliveries';
@@ -53,17 +56,23 @@ export class WebhookOutbox implements OnModuleInit, EntitySubscriberInterface {
     this.db.subscribers.push(this);
   }
 
-  /** Called by RoutingLifecycle.commit, inside the change's transaction. */
-  async record(m: EntityManager, changes: RoutingChange[], jobChanges: JobChange[]): Promise<void> {
+  /**
+   * Called by RoutingLifecycle.commit, inside the change's transaction. `enabledEndpoints`: the enabled endpoints
+   * when the caller read them already in that transaction (ENABLED_ENDPOINTS_SQL), saving the query here.
+   */
+  async record(
+    m: EntityManager,
+    changes: RoutingChange[],
+    jobChanges: JobChange[],
+    enabledEndpoints?: EndpointRow[],
+  ): Promise<void> {
     const candidates: Candidate[] = [
       ...changes.flatMap((c) => routingEventTypes(c).map((type) => ({ type, routingId: c.routingId, jobId: c.jobId }))),
       ...jobChanges.flatMap((c) => jobEventTypes(c).map((type) => ({ type, routingId: null, jobId: c.jobId }))),
     ];
     if (!candidates.length) return;
     // Nothing is written for events no endpoint takes.
-    const endpoints: EndpointRow[] = await m.query(
-      `SELECT id, company_id, events FROM webhook_endpoints WHERE status = 'enabled'`,
-    );
+    const endpoints: EndpointRow[] = enabledEndpoints ?? (await m.query(ENABLED_ENDPOINTS_SQL));
     const wanted = candidates.filter((c) => endpoints.some((e) => subscribes(e.events, c.type)));
     if (!wanted.length) return;
 
