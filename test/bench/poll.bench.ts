@@ -86,6 +86,10 @@ async function main(): Promise<void> {
     await h.migrate(databaseUrl);
     await flushRedis(REDIS_URL);
     const sandbox = await h.startSandbox();
+    // Counting poll requests, not pacing syncs: Jobber's own limits (2,500 requests per 300 s, the query-cost budget)
+    // would make the seed a throttling bench, and every provider's syncs wait behind Jobber's in the one sync queue.
+    await sandbox.control.setLimits('jobber', { window: { requests: 100_000_000, seconds: 300 } });
+    await sandbox.control.setJobberSettings({ maximumAvailable: 100_000_000, restoreRate: 10_000_000 });
     const common = {
       databaseUrl,
       redisUrl: REDIS_URL,

@@ -25,6 +25,7 @@ export const FAR_CRON = '0 0 1 1 *';
 export const GENEROUS_RATE_LIMITS = JSON.stringify({
   servicetitan: { perMinute: 1_000_000, perHour: 60_000_000, burst: 100_000 },
   housecallpro: { perMinute: 1_000_000, perHour: 60_000_000, burst: 100_000 },
+  jobber: { perMinute: 1_000_000, perHour: 60_000_000, burst: 100_000 },
 });
 
 export const dbUrl = (name: string) => `${PG_BASE}/${name}`;
