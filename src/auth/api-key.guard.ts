@@ -13,7 +13,7 @@ import { AuthFailureThrottle } from './auth-failure-throttle';
 import { BASIC_AUTH_KEY, BASIC_CHALLENGE, Caller, PUBLIC_KEY, ROLES_KEY } from './caller';
 
 // Sliding one-minute window per API key (KEYS[2]), on Redis's clock so every API replica counts alike; runs after
-// the failed-authentication throttle's check in the same script (AuthFailureThrottle.waitOrRun), with its `now`.
+// the failed-authentication throttle's check in the same script (AuthFailureThrottle.unlessThrottled), with its `now`.
 // ARGV[3] window, ARGV[4] limit, ARGV[5] a unique member. Returns {allowed, msUntilASlotFrees}; refused calls are
 // not counted.
 const SLIDING_WINDOW = `
@@ -43,12 +43,16 @@ export class ApiKeyGuard implements CanActivate {
     { down: 'Inbound rate limit skipped: Redis unavailable', up: 'Inbound rate limit applies again' },
   );
 
+  private readonly admitScript: ReturnType<AuthFailureThrottle['unlessThrottled']>;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
     private readonly throttle: AuthFailureThrottle,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.admitScript = throttle.unlessThrottled('apiKeyAdmit', 1, SLIDING_WINDOW);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
@@ -79,9 +83,8 @@ export class ApiKeyGuard implements CanActivate {
 
   /** A throttled address gets 429, its right keys included; then the key's inbound rate limit applies. */
   private async admit(address: string, apiKeyId: string): Promise<void> {
-    const answer = await this.throttle.waitOrRun(
+    const answer = await this.admitScript(
       address,
-      SLIDING_WINDOW,
       [`ratelimit:api:${apiKeyId}`],
       [60_000, this.config.apiRateLimitPerMinute, randomUUID()],
     );

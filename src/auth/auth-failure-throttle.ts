@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 
 import { AppConfig } from '../config/app-config';
 import { AvailabilityLog } from '../logging/availability-log';
+import { LuaScript, luaScript } from '../redis/lua-script';
 import { REDIS } from '../redis/redis.module';
 
 const WINDOW_MS = 60_000;
@@ -46,56 +47,64 @@ export class AuthFailureThrottle {
     },
   );
 
+  // Run by SHA (EVALSHA), not sent as text with every request.
+  private readonly waitOrRecord: LuaScript<unknown>;
+
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.waitOrRecord = luaScript(redis, 'authFailureWaitOrRecord', 1, WAIT_OR_RECORD);
+  }
 
   /**
    * An unknown key from `address`: milliseconds until it may authenticate again if it is throttled (the
    * failure is then not counted), else 0 and the failure is counted. One Redis round trip.
    */
   async refuseOrRecordFailure(address: string): Promise<number> {
-    const answer = await this.run(WAIT_OR_RECORD, [address], [randomUUID()]);
+    const answer = await this.run(this.waitOrRecord, address, [], [randomUUID()]);
     return 'error' in answer ? 0 : Math.max(0, Number(answer.value ?? 0));
   }
 
   /**
-   * A known key from `address`: the address's wait if it is throttled, else `then` runs, in the same script
-   * (one Redis round trip). `then` is a Lua chunk returning a value: KEYS[2..] are `keys`, ARGV[3..] are `args`
-   * (`now`, Redis's clock in ms, is in scope). Resolves to [waitMs, 0] or [0, what `then` returned], or to the
-   * error when Redis could not answer (fail open: the caller skips its own part too).
+   * A script that, for a known key from an address, answers the address's wait if it is throttled, else runs
+   * `then`, in one Redis round trip. `then` is a Lua chunk returning a value: KEYS[2..] are its `numberOfKeys` keys,
+   * ARGV[3..] its args (`now`, Redis's clock in ms, is in scope). The script resolves to [waitMs, 0] or
+   * [0, what `then` returned], or to the error when Redis could not answer (fail open: the caller skips its own
+   * part too). Define it once (at construction): it is registered under `name` and run by SHA.
    */
-  async waitOrRun(
-    address: string,
+  unlessThrottled(
+    name: string,
+    numberOfKeys: number,
     then: string,
-    keys: string[],
-    args: (string | number)[],
-  ): Promise<[number, unknown] | { error: unknown }> {
-    const script = `${WAIT}
+  ): (address: string, keys: string[], args: (string | number)[]) => Promise<[number, unknown] | { error: unknown }> {
+    const script = luaScript(
+      this.redis,
+      name,
+      1 + numberOfKeys,
+      `${WAIT}
 if wait > 0 then return {wait, 0} end
-return {0, (function() ${then} end)()}`;
-    const answer = await this.run(script, [address, ...keys], args);
-    return 'error' in answer ? answer : (answer.value as [number, unknown]);
+return {0, (function() ${then} end)()}`,
+    );
+    return async (address, keys, args) => {
+      const answer = await this.run(script, address, keys, args);
+      return 'error' in answer ? answer : (answer.value as [number, unknown]);
+    };
   }
 
   private async run(
-    script: string,
+    script: LuaScript<unknown>,
+    address: string,
     keys: string[],
     args: (string | number)[],
   ): Promise<{ value: unknown } | { error: unknown }> {
     try {
-      const result = await this.redis.eval(
-        script,
-        keys.length,
-        `authfail:${keys[0]}`,
-        ...keys.slice(1),
-        WINDOW_MS,
-        this.config.authFailureLimitPerMinute,
-        ...args,
+      const value = await script(
+        [`authfail:${address}`, ...keys],
+        [WINDOW_MS, this.config.authFailureLimitPerMinute, ...args],
       );
       this.availability.up();
-      return { value: result };
+      return { value };
     } catch (error) {
       this.availability.down(error);
       return { error };
