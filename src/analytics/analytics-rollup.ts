@@ -97,28 +97,9 @@ export class AnalyticsRollup {
     @InjectMetric(METRIC.routingProviderStatus) private readonly providerStatuses: Counter,
   ) {}
 
-  /** New routings (job creation): their facts, counted as created. */
-  async recordCreated(m: EntityManager, routingIds: string[]): Promise<void> {
-    if (!routingIds.length) return;
-    const rows: Facts[] = await m.query(
-      `INSERT INTO analytics_routings (routing_id, job_id, created_at, referrer_id, partner_id, provider, trade)
-       SELECT r.id, r.job_id, r.created_at, j.company_id, r.company_id, r.provider_type, COALESCE(j.trade, 'none')
-         FROM routings r JOIN jobs j ON j.id = r.job_id
-        WHERE r.id = ANY($1::uuid[])
-       RETURNING ${FACT_COLUMNS}`,
-      [routingIds],
-    );
-    const deltas = new Map<string, Delta>();
-    for (const facts of rows) {
-      contribute(deltas, facts, 1);
-      this.transitions.inc({ provider: facts.provider, to: 'created' });
-    }
-    await applyDeltas(m, deltas);
-  }
-
   /**
    * New routings as part of their job's creating statement (WriteStatement): their facts, and the rollups counted
-   * as created, the same rows recordCreated writes. The routings are in the same statement, so their facts come
+   * as created. The routings are in the same statement, so their facts come
    * from the caller; their creation time is the statement's now(), as the routing rows' `created_at`.
    */
   addCreated(

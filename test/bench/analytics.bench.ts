@@ -168,7 +168,6 @@ async function load(client: Client, databaseUrl: string): Promise<void> {
 
 /** An AnalyticsRollup that records nothing: the lifecycle as it was before analytics. */
 class NoAnalytics extends AnalyticsRollup {
-  override async recordCreated(): Promise<void> {}
   override addCreated(): void {}
   override async recordChanges(): Promise<void> {}
 }
