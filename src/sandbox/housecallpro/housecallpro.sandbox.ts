@@ -1,5 +1,5 @@
 import { controlBody, fail, lifecycleMove, webhookUrl } from '../control';
-import { sendJson, type RouteDef } from '../http';
+import { sendJson, type RequestContext, type RouteDef } from '../http';
 import { defineSandboxProvider, type SandboxEnv } from '../sandbox-provider';
 import { HOUSECALLPRO_PATH, housecallProApi } from './api';
 import { applyHousecallProAction } from './lifecycle';
@@ -36,6 +36,17 @@ function movesWithWebhooks(store: HousecallProStore, env: SandboxEnv): Move {
   };
 }
 
+/** A control body naming a company by its API key; answers 400 (and returns undefined) when it does not. */
+function bodyWithApiKey(ctx: RequestContext): (Record<string, unknown> & { apiKey: string }) | undefined {
+  const b = controlBody(ctx);
+  if (!b) return undefined;
+  if (typeof b.apiKey !== 'string' || !/^\S+$/.test(b.apiKey)) {
+    fail(ctx, 400, 'apiKey is required (no spaces)');
+    return undefined;
+  }
+  return b as Record<string, unknown> & { apiKey: string };
+}
+
 /** Control routes under /_sandbox/housecallpro. */
 function controlRoutes(store: HousecallProStore, move: Move): RouteDef[] {
   return [
@@ -43,11 +54,8 @@ function controlRoutes(store: HousecallProStore, move: Move): RouteDef[] {
       method: 'PUT',
       path: '/webhooks',
       handler: (ctx) => {
-        const b = controlBody(ctx);
+        const b = bodyWithApiKey(ctx);
         if (!b) return;
-        if (typeof b.apiKey !== 'string' || !/^\S+$/.test(b.apiKey)) {
-          return fail(ctx, 400, 'apiKey is required (no spaces)');
-        }
         const url = webhookUrl(ctx, b.url);
         if (url === undefined) return;
         const company = store.register(b.apiKey);
@@ -59,11 +67,8 @@ function controlRoutes(store: HousecallProStore, move: Move): RouteDef[] {
       method: 'POST',
       path: '/companies',
       handler: (ctx) => {
-        const b = controlBody(ctx);
+        const b = bodyWithApiKey(ctx);
         if (!b) return;
-        if (typeof b.apiKey !== 'string' || !/^\S+$/.test(b.apiKey)) {
-          return fail(ctx, 400, 'apiKey is required (no spaces)');
-        }
         const company = store.register(b.apiKey);
         sendJson(ctx.res, 201, { apiKey: company.apiKey, keyId: company.keyId, companyId: company.companyId });
       },
@@ -74,11 +79,8 @@ function controlRoutes(store: HousecallProStore, move: Move): RouteDef[] {
       method: 'POST',
       path: '/history',
       handler: (ctx) => {
-        const b = controlBody(ctx);
+        const b = bodyWithApiKey(ctx);
         if (!b) return;
-        if (typeof b.apiKey !== 'string' || !/^\S+$/.test(b.apiKey)) {
-          return fail(ctx, 400, 'apiKey is required (no spaces)');
-        }
         const count = b.count;
         if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 100_000) {
           return fail(ctx, 400, 'count must be an integer from 1 to 100000');
