@@ -732,7 +732,9 @@ describe('Analytics - /api/analytics (funnel, referrers) over routings driven th
         INSERT INTO technicians (company_id, first_name, last_name) SELECT id, 'T', 'T' FROM companies`);
       await t.db.query(
         `INSERT INTO jobs (id, status, company_id, technician_id, homeowner, address, summary, trade, created_at)
-         SELECT ('10000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'open', t.company_id, t.id, '{}', '{}',
+         SELECT ('10000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'open', t.company_id, t.id,
+                '{"firstName":"A","lastName":"B","phone":null,"email":"a@b.example"}',
+                '{"street":"1 Main St","unit":null,"city":"Austin","state":"TX","zip":"78701","country":"US"}',
                 'seed', (ARRAY['electrical', 'plumbing', NULL])[1 + i % 3],
                 to_timestamp($1 / 1000.0) + ((i * 7919) % (395 * 86400)) * interval '1 second' + (i % 1000) * interval '1 ms'
            FROM generate_series(1, 3000) i
